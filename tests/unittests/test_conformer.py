@@ -1,0 +1,152 @@
+"""The Conformer encoder: padding invariance, errors, YAML, layerdrop."""
+
+import pytest
+import torch
+from hyperpyyaml import load_hyperpyyaml
+from speechbrain.lobes.models.transformer.Conformer import (
+    ConformerEncoder as SBConformerEncoder,
+)
+
+from summary_ssl.lobes.conformer import ConformerEncoder
+from summary_ssl.lobes.mixers import ATTENTION_TYPES
+
+LENGTHS = [23, 17, 9, 1]
+
+
+def _padding(lengths, T):
+    lengths = torch.tensor(lengths)
+    return torch.arange(T)[None, :] >= lengths[:, None]
+
+
+def _encoder(attention_type, **kwargs):
+    torch.manual_seed(0)
+    return ConformerEncoder(
+        num_layers=2,
+        d_model=32,
+        d_ffn=64,
+        nhead=4,
+        kernel_size=7,
+        attention_type=attention_type,
+        **kwargs,
+    ).eval()
+
+
+@pytest.mark.parametrize("attention_type", ATTENTION_TYPES)
+def test_batch_equals_single(attention_type):
+    """Every utterance of a padded batch gives what it gives alone, for
+    every mixer, SpeechBrain's included."""
+    enc = _encoder(attention_type, output_hidden_states=True)
+    T = max(LENGTHS)
+    x = torch.randn(len(LENGTHS), T, 32)
+    padding = _padding(LENGTHS, T)
+    x = x.masked_fill(padding[..., None], 0.0)
+    with torch.no_grad():
+        out, _, hidden = enc(x, src_key_padding_mask=padding)
+        for b, n in enumerate(LENGTHS):
+            alone, _, hidden_alone = enc(x[b : b + 1, :n])
+            torch.testing.assert_close(
+                out[b : b + 1, :n], alone, atol=2e-5, rtol=1e-4
+            )
+            torch.testing.assert_close(
+                hidden[-1][b : b + 1, :n], hidden_alone[-1], atol=2e-5,
+                rtol=1e-4,
+            )
+    assert torch.all(out[padding] == 0)
+    assert len(hidden) == 3
+
+
+def test_speechbrain_conformer_leaks_padding():
+    """Why this encoder exists: SpeechBrain 1.1.2's ConformerEncoder is
+    not padding-invariant (its conv module masks after the conv). If this
+    starts failing, SpeechBrain fixed it and our fork can shrink."""
+    torch.manual_seed(0)
+    enc = SBConformerEncoder(
+        2, 32, 64, 4, kernel_size=7, attention_type="regularMHA"
+    ).eval()
+    T = max(LENGTHS)
+    x = torch.randn(len(LENGTHS), T, 32).masked_fill(
+        _padding(LENGTHS, T)[..., None], 0.0
+    )
+    with torch.no_grad():
+        out, _ = enc(x, src_key_padding_mask=_padding(LENGTHS, T))
+        alone, _ = enc(x[1:2, : LENGTHS[1]])
+    assert (out[1:2, : LENGTHS[1]] - alone).abs().max() > 1e-3
+
+
+def test_unknown_type_fails_at_build_time():
+    with pytest.raises(ValueError, match="valid: SummaryMixing"):
+        ConformerEncoder(1, 16, 32, 4, attention_type="SumaryMixing")
+
+
+def test_bad_mixer_options_are_named():
+    with pytest.raises(ValueError, match="FlashMHA"):
+        _encoder("FlashMHA", mixer_options={"rotaryy": True})
+    with pytest.raises(ValueError, match="set by the encoder"):
+        _encoder("FlashMHA", mixer_options={"nhead": 2})
+
+
+def test_mixer_options_reach_the_mixer():
+    enc = _encoder(
+        "SummaryMixing",
+        mixer_options={"local_proj_hid_dim": [48], "use_layernorm": False},
+    )
+    mixer = enc.layers[0].mha_layer
+    assert mixer.input_proj.out_features == 48 + 32
+    assert mixer.local_norm is None
+    assert _encoder("FlashMHA", mixer_options={"rotary": True}).layers[
+        0
+    ].mha_layer.rotary is not None
+
+
+YAML = """
+encoder: !new:summary_ssl.lobes.conformer.ConformerEncoder
+    num_layers: 1
+    d_model: 16
+    d_ffn: 32
+    nhead: 2
+    kernel_size: 3
+    attention_type: {attention_type}
+    mixer_options: {options}
+"""
+
+
+@pytest.mark.parametrize("attention_type", ATTENTION_TYPES)
+def test_yaml_for_every_type(attention_type):
+    options = {"FlashMHA": "{rotary: True}"}.get(attention_type, "{}")
+    hparams = load_hyperpyyaml(
+        YAML.format(attention_type=attention_type, options=options)
+    )
+    out = hparams["encoder"](torch.randn(2, 5, 16))[0]
+    assert out.shape == (2, 5, 16)
+
+
+def test_yaml_attention_type_override():
+    """Swapping the encoder is a one-line (or command-line) change."""
+    hparams = load_hyperpyyaml(
+        YAML.format(attention_type="SummaryMixing", options="{}"),
+        overrides={"encoder": {"attention_type": "FlashMHA"}},
+    )
+    assert type(hparams["encoder"].layers[0].mha_layer).__name__ == "FlashMHA"
+
+
+def test_layerdrop_leaves_every_parameter_a_gradient():
+    """A dropped layer still gets (zero) gradients: DDP needs no
+    find_unused_parameters."""
+    enc = _encoder("SummaryMixing", layerdrop_prob=0.5).train()
+    x = torch.randn(2, 6, 32)
+    torch.manual_seed(3)
+    dropped_any = False
+    for _ in range(10):
+        enc.zero_grad(set_to_none=True)
+        out, attn = enc(x)
+        dropped_any |= len(attn) < 2
+        out.sum().backward()
+        assert all(p.grad is not None for p in enc.parameters())
+    assert dropped_any
+    enc.eval()
+    assert len(enc(x)[1]) == 2  # no layerdrop in eval
+
+
+def test_layerdrop_range():
+    with pytest.raises(ValueError, match="layerdrop_prob"):
+        _encoder("FlashMHA", layerdrop_prob=1.0)

@@ -26,6 +26,7 @@ from speechbrain.nnet.activations import Swish
 from speechbrain.nnet.attention import RelPosEncXL
 
 from summary_ssl.lobes.mixers import build_mixer, check_attention_type
+from summary_ssl.utils.config import records_init
 
 
 class ConvolutionModule(nn.Module):
@@ -333,6 +334,7 @@ class ConformerEncoder(nn.Module):
     0.0
     """
 
+    @records_init
     def __init__(
         self,
         num_layers,
@@ -389,6 +391,7 @@ class ConformerEncoder(nn.Module):
         src_key_padding_mask=None,
         pos_embs=None,
         dynchunktrain_config=None,
+        output_hidden_states=None,
     ):
         """Encodes a padded batch.
 
@@ -405,6 +408,9 @@ class ConformerEncoder(nn.Module):
             computed here when not given.
         dynchunktrain_config : None
             Must be None (no streaming training).
+        output_hidden_states : bool, optional
+            Overrides the constructor's ``output_hidden_states`` for this
+            call (an extension of SpeechBrain's signature).
 
         Returns
         -------
@@ -416,6 +422,8 @@ class ConformerEncoder(nn.Module):
             Only with ``output_hidden_states``: the input and each layer's
             output (before the final LayerNorm), zero on padded frames.
         """
+        if output_hidden_states is None:
+            output_hidden_states = self.output_hidden_states
         padding = src_key_padding_mask
         # One check per batch: an unpadded batch passes no mask at all, so
         # attention can use its mask-free fused kernels.
@@ -442,10 +450,10 @@ class ConformerEncoder(nn.Module):
                 dynchunktrain_config=dynchunktrain_config,
             )
             attention_lst.append(attention)
-            if self.output_hidden_states:
+            if output_hidden_states:
                 hidden_state_lst.append(_zero_padding(output, padding))
         output = _zero_padding(self.norm(output), padding)
-        if self.output_hidden_states:
+        if output_hidden_states:
             return output, attention_lst, hidden_state_lst
         return output, attention_lst
 

@@ -48,7 +48,9 @@ def test_batch_equals_single(attention_type):
                 out[b : b + 1, :n], alone, atol=2e-5, rtol=1e-4
             )
             torch.testing.assert_close(
-                hidden[-1][b : b + 1, :n], hidden_alone[-1], atol=2e-5,
+                hidden[-1][b : b + 1, :n],
+                hidden_alone[-1],
+                atol=2e-5,
                 rtol=1e-4,
             )
     assert torch.all(out[padding] == 0)
@@ -93,9 +95,12 @@ def test_mixer_options_reach_the_mixer():
     mixer = enc.layers[0].mha_layer
     assert mixer.input_proj.out_features == 48 + 32
     assert mixer.local_norm is None
-    assert _encoder("FlashMHA", mixer_options={"rotary": True}).layers[
-        0
-    ].mha_layer.rotary is not None
+    assert (
+        _encoder("FlashMHA", mixer_options={"rotary": True})
+        .layers[0]
+        .mha_layer.rotary
+        is not None
+    )
 
 
 YAML = """

@@ -112,8 +112,15 @@ def test_no_mask_means_all_frames_and_works_on_meta_device():
 def test_expdecay_is_a_decaying_window():
     """With decay -> 0, each frame's summary is its own s(x_t)."""
     mixer = SummaryMixing(
-        8, 1, [8], 8, [8], 8, mode="SummaryMixing-expdecay",
-        use_layernorm=False, decay_constant=1e-12
+        8,
+        1,
+        [8],
+        8,
+        [8],
+        8,
+        mode="SummaryMixing-expdecay",
+        use_layernorm=False,
+        decay_constant=1e-12,
     ).eval()
     x = torch.randn(1, 6, 8)
     _, s = mixer._split_heads(mixer.input_proj(x))
@@ -124,8 +131,9 @@ def test_expdecay_is_a_decaying_window():
 def test_attn_mask_gives_per_frame_summaries():
     """A causal attn_mask: frame t summarises frames 0..t only."""
     torch.manual_seed(2)
-    mixer = SummaryMixing(8, 1, [8], 8, [8], 8, mode="SummaryMixing-lite",
-                          use_layernorm=False).eval()
+    mixer = SummaryMixing(
+        8, 1, [8], 8, [8], 8, mode="SummaryMixing-lite", use_layernorm=False
+    ).eval()
     x = torch.randn(1, 5, 8)
     causal = torch.triu(torch.ones(5, 5, dtype=torch.bool), diagonal=1)
     out, _ = mixer(x, attn_mask=causal)

@@ -1,0 +1,120 @@
+"""Checks a pretraining YAML before anything expensive starts.
+
+Authors
+-------
+* summary_ssl contributors 2026
+"""
+
+from summary_ssl.lobes.mixers import ATTENTION_TYPES
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+DATA_SOURCES = ("librispeech", "folder")
+
+
+def check_pretraining_hparams(hparams):
+    """Raises one ValueError listing every bad value found.
+
+    Arguments
+    ---------
+    hparams : dict
+        The loaded recipe YAML.
+
+    Example
+    -------
+    >>> good = dict(precision="bf16", max_batch_length=200, max_duration=20,
+    ...             grad_accumulation_factor=4, number_of_epochs=10,
+    ...             optimizer_step_limit=None, lr=5e-4, mask_prob=0.65,
+    ...             mask_length=10, num_negatives=100, d_model=768, nhead=8,
+    ...             attention_type="SummaryMixing", data_source="folder")
+    >>> check_pretraining_hparams(good)
+    >>> check_pretraining_hparams(dict(good, lr=-1, precision="fp8"))
+    Traceback (most recent call last):
+    ...
+    ValueError: Bad values in the hyperparameters:
+      - precision: 'fp8' is not one of ('fp32', 'bf16', 'fp16')
+      - lr: must be > 0, got -1
+    """
+    errors = []
+
+    def need(key, ok, message):
+        if key in hparams and not ok(hparams[key]):
+            errors.append(f"{key}: {message.format(hparams[key])}")
+
+    def is_int(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    need(
+        "precision",
+        lambda v: v in PRECISIONS,
+        "{!r} is not one of " + str(PRECISIONS),
+    )
+    need(
+        "max_batch_length",
+        lambda v: isinstance(v, (int, float)) and v > 0,
+        "must be > 0 seconds, got {}",
+    )
+    if (
+        isinstance(hparams.get("max_batch_length"), (int, float))
+        and isinstance(hparams.get("max_duration"), (int, float))
+        and hparams["max_batch_length"] < hparams["max_duration"]
+    ):
+        errors.append(
+            f"max_batch_length: {hparams['max_batch_length']} s is shorter "
+            f"than max_duration ({hparams['max_duration']} s): the longest "
+            "utterances could not fit in a batch"
+        )
+    need(
+        "grad_accumulation_factor",
+        lambda v: is_int(v) and v >= 1,
+        "must be an integer >= 1, got {!r}",
+    )
+    need(
+        "number_of_epochs",
+        lambda v: is_int(v) and v >= 1,
+        "must be an integer >= 1, got {!r}",
+    )
+    need(
+        "optimizer_step_limit",
+        lambda v: v is None or (is_int(v) and v >= 1),
+        "must be null or an integer >= 1, got {!r}",
+    )
+    need(
+        "lr",
+        lambda v: isinstance(v, (int, float)) and v > 0,
+        "must be > 0, got {}",
+    )
+    need(
+        "mask_prob",
+        lambda v: isinstance(v, (int, float)) and 0 < v < 1,
+        "must be in (0, 1), got {}",
+    )
+    need(
+        "mask_length",
+        lambda v: is_int(v) and v >= 1,
+        "must be an integer >= 1, got {!r}",
+    )
+    need(
+        "num_negatives",
+        lambda v: is_int(v) and v >= 1,
+        "must be an integer >= 1, got {!r}",
+    )
+    need(
+        "attention_type",
+        lambda v: v in ATTENTION_TYPES,
+        "{!r} is not one of " + ", ".join(ATTENTION_TYPES),
+    )
+    need(
+        "data_source",
+        lambda v: v in DATA_SOURCES,
+        "{!r} is not one of " + str(DATA_SOURCES),
+    )
+    if is_int(hparams.get("d_model")) and is_int(hparams.get("nhead")):
+        if hparams["nhead"] < 1 or hparams["d_model"] % hparams["nhead"]:
+            errors.append(
+                f"nhead: {hparams['nhead']} must divide d_model "
+                f"({hparams['d_model']})"
+            )
+    if errors:
+        raise ValueError(
+            "Bad values in the hyperparameters:\n  - " + "\n  - ".join(errors)
+        )

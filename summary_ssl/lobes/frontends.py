@@ -1,0 +1,257 @@
+"""Front ends that turn 16 kHz waveforms into 50 Hz latent frames.
+
+Both take absolute lengths in samples and return exact lengths in frames
+(computed from the layers' arithmetic, not by rounding a relative length),
+so masking and negatives never touch padded frames.
+
+Authors
+-------
+* summary_ssl contributors 2026
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from speechbrain.lobes.features import Fbank
+from speechbrain.lobes.models.wav2vec import W2VLatentExtractor
+
+from summary_ssl.utils.config import records_init
+
+
+def padding_mask(lengths, max_len):
+    """(B, max_len) boolean mask, True = padding (SpeechBrain convention).
+
+    Arguments
+    ---------
+    lengths : torch.Tensor
+        (B,) absolute lengths.
+    max_len : int
+        Padded length.
+
+    Returns
+    -------
+    torch.Tensor
+
+    Example
+    -------
+    >>> padding_mask(torch.tensor([3, 1]), 4)
+    tensor([[False, False, False,  True],
+            [False,  True,  True,  True]])
+    """
+    steps = torch.arange(max_len, device=lengths.device)
+    return steps[None, :] >= lengths[:, None]
+
+
+def masked_normalize(x, lengths, dim, eps=1e-5):
+    """Zero-mean unit-variance over the real steps of ``dim`` (per
+    utterance); padded steps come out as zero.
+
+    Arguments
+    ---------
+    x : torch.Tensor
+        (B, T) or (B, T, F) with time on ``dim=1``.
+    lengths : torch.Tensor
+        (B,) absolute lengths along time.
+    dim : tuple of int
+        Dimensions to pool statistics over (time, and features if wanted).
+    eps : float
+        Variance floor.
+
+    Returns
+    -------
+    torch.Tensor
+
+    Example
+    -------
+    >>> x = torch.tensor([[1.0, 3.0, 100.0]])
+    >>> masked_normalize(x, torch.tensor([2]), dim=(1,))
+    tensor([[-1.0000,  1.0000,  0.0000]])
+    """
+    valid = ~padding_mask(lengths, x.shape[1])
+    valid = valid.view(*valid.shape, *([1] * (x.dim() - 2))).to(x.dtype)
+    count = (valid.expand_as(x)).sum(dim=dim, keepdim=True).clamp_min(1.0)
+    mean = (x * valid).sum(dim=dim, keepdim=True) / count
+    var = (((x - mean) * valid) ** 2).sum(dim=dim, keepdim=True) / count
+    return (x - mean) / torch.sqrt(var + eps) * valid
+
+
+class FbankCNNFrontEnd(nn.Module):
+    """Filterbanks + per-utterance normalisation + 2-layer CNN to 50 Hz.
+
+    The SummaryMixing SSL paper's ``mel_cnn_base`` front end (Zhang et al.
+    2024): 80 log-mel filterbanks at 100 Hz, mean/variance normalised over
+    each utterance's real frames, then two 2-D convolutions (kernel 3,
+    strides 2 and 1 over time and frequency), each followed by LayerNorm
+    and GELU. Padding is zeroed before each convolution. It runs on the
+    waveform's device (GPU in training); the STFT runs in float32.
+
+    Arguments
+    ---------
+    n_mels : int
+        Filterbank channels.
+    sample_rate : int
+        Input sample rate.
+    channels : list of int
+        Output channels of the two convolutions.
+    kernel_size : int
+        Convolution kernel size (odd).
+    strides : list of int
+        Strides of the convolutions (time and frequency alike).
+
+    Example
+    -------
+    >>> fe = FbankCNNFrontEnd(n_mels=40, channels=[8, 4])
+    >>> wavs = torch.randn(2, 16000)
+    >>> latents, frames = fe(wavs, torch.tensor([16000, 8000]))
+    >>> latents.shape, frames.tolist(), fe.out_dim
+    (torch.Size([2, 51, 80]), [51, 26], 80)
+    """
+
+    @records_init
+    def __init__(
+        self,
+        n_mels=80,
+        sample_rate=16000,
+        channels=(128, 32),
+        kernel_size=3,
+        strides=(2, 1),
+    ):
+        super().__init__()
+        if len(channels) != len(strides):
+            raise ValueError("channels and strides need one entry per conv")
+        self.hop = sample_rate // 100
+        self.fbank = Fbank(
+            n_mels=n_mels, sample_rate=sample_rate, hop_length=10
+        )
+        self.strides = list(strides)
+        self.kernel_size = kernel_size
+        self.convs = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        in_ch, freq = 1, n_mels
+        for out_ch, stride in zip(channels, strides):
+            self.convs.append(
+                nn.Conv2d(
+                    in_ch,
+                    out_ch,
+                    kernel_size,
+                    stride=stride,
+                    padding=kernel_size // 2,
+                )
+            )
+            freq = self._conv_len(freq, stride)
+            self.norms.append(nn.LayerNorm(out_ch))
+            in_ch = out_ch
+        self.out_dim = in_ch * freq
+
+    def _conv_len(self, length, stride):
+        pad = self.kernel_size // 2
+        return (length + 2 * pad - self.kernel_size) // stride + 1
+
+    def output_lengths(self, num_samples):
+        """Frames out for ``num_samples`` samples in (tensor or int).
+
+        Arguments
+        ---------
+        num_samples : torch.Tensor or int
+
+        Returns
+        -------
+        torch.Tensor or int
+        """
+        frames = num_samples // self.hop + 1  # centred STFT frames
+        for stride in self.strides:
+            frames = self._conv_len(frames, stride)
+        return frames
+
+    def forward(self, wavs, lengths):
+        """Computes latent frames.
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            (B, N) waveforms, zero-padded.
+        lengths : torch.Tensor
+            (B,) lengths in samples.
+
+        Returns
+        -------
+        latents : torch.Tensor
+            (B, T, out_dim)
+        frame_lengths : torch.Tensor
+            (B,) lengths in frames.
+        """
+        with torch.autocast(wavs.device.type, enabled=False):
+            feats = self.fbank(wavs.float())  # (B, T, n_mels)
+        frames = lengths // self.hop + 1
+        x = masked_normalize(feats, frames, dim=(1, 2)).unsqueeze(1)
+        for conv, norm, stride in zip(self.convs, self.norms, self.strides):
+            x = conv(x)  # (B, C, T, F)
+            frames = self._conv_len(frames, stride)
+            x = F.gelu(norm(x.transpose(1, -1))).transpose(1, -1)
+            time_pad = padding_mask(frames, x.shape[2])
+            x = x.masked_fill(time_pad[:, None, :, None], 0.0)
+        B, C, T, Fq = x.shape
+        latents = x.permute(0, 2, 1, 3).reshape(B, T, C * Fq)
+        return latents, frames
+
+
+class RawCNNFrontEnd(nn.Module):
+    """wav2vec 2.0's waveform CNN (SpeechBrain's ``W2VLatentExtractor``).
+
+    SpeechBrain normalises the waveform with ``F.layer_norm`` over the
+    whole padded tensor, so padding changes every utterance's statistics;
+    here each waveform is normalised over its real samples first, and
+    SpeechBrain's extractor runs with ``normalize_signal=False``.
+
+    Arguments
+    ---------
+    out_channels : list of int
+        Channels of the 7 convolutions.
+    kernel_sizes : list of int
+        Kernel sizes.
+    strides : list of int
+        Strides (product 320: 50 Hz at 16 kHz).
+
+    Example
+    -------
+    >>> fe = RawCNNFrontEnd(out_channels=[16] * 7)
+    >>> latents, frames = fe(torch.randn(2, 16000), torch.tensor([16000, 8000]))
+    >>> latents.shape, frames.tolist()
+    (torch.Size([2, 49, 16]), [49, 24])
+    """
+
+    @records_init
+    def __init__(
+        self,
+        out_channels=(512,) * 7,
+        kernel_sizes=(10, 3, 3, 3, 3, 2, 2),
+        strides=(5, 2, 2, 2, 2, 2, 2),
+    ):
+        super().__init__()
+        self.extractor = W2VLatentExtractor(
+            out_channels=list(out_channels),
+            kernel_sizes=list(kernel_sizes),
+            strides=list(strides),
+        )
+        self.out_dim = out_channels[-1]
+
+    def output_lengths(self, num_samples):
+        """Frames out for ``num_samples`` samples in.
+
+        Arguments
+        ---------
+        num_samples : torch.Tensor
+
+        Returns
+        -------
+        torch.Tensor
+        """
+        return self.extractor.get_output_lengths(torch.as_tensor(num_samples))
+
+    def forward(self, wavs, lengths):
+        """Computes latent frames; same contract as FbankCNNFrontEnd."""
+        wavs = masked_normalize(wavs, lengths, dim=(1,))
+        latents = self.extractor(wavs, normalize_signal=False)
+        frames = self.output_lengths(lengths).to(wavs.device)
+        frames = frames.clamp(max=latents.shape[1])
+        return latents, frames

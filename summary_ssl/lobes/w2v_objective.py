@@ -1,0 +1,153 @@
+"""The wav2vec 2.0 training objective, beside the model (as fairseq's
+``wav2vec_criterion`` sits beside its model).
+
+loss = L_contrastive + diversity_weight * L_diversity
+       + feature_penalty_weight * mean(latents^2)          (Baevski 2020)
+
+* L_contrastive (Eq. 3): for each masked frame, cross-entropy of
+  ``cos(c_t, q_t) / T`` against ``cos(c_t, q_neg) / T`` for ``K`` negatives
+  drawn from the other masked frames of the same utterance; a negative
+  whose quantised vector equals the positive's gets ``-inf``.
+* L_diversity (Eq. 4): ``(G V - perplexity) / (G V)`` of the averaged
+  code probabilities over the quantised (masked, so real) frames.
+
+Only masked frames are quantised: they are the only targets, and their
+negatives are masked frames too. This also keeps padding out of the code
+statistics, which SpeechBrain's quantiser would otherwise average over.
+
+Authors
+-------
+* summary_ssl contributors 2026
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from speechbrain.nnet.quantisers import GumbelVectorQuantizer
+
+from summary_ssl.lobes.span_masking import sample_negatives
+
+
+class W2V2Objective(nn.Module):
+    """Quantiser, projections and losses of wav2vec 2.0.
+
+    Arguments
+    ---------
+    latent_dim : int
+        Size of the front-end latents (quantiser input).
+    d_model : int
+        Size of the context vectors.
+    proj_dim : int
+        Size of the space the similarity is computed in.
+    num_vars : int
+        Codewords per group (V).
+    groups : int
+        Codebook groups (G).
+    temperature_decay : list of float
+        Gumbel temperature (start, end, decay per optimizer step).
+    num_negatives : int
+        Negatives per masked frame (K).
+    logit_temp : float
+        Temperature of the cosine similarities.
+    diversity_weight : float
+        Weight of the diversity loss.
+    feature_penalty_weight : float
+        Weight of the mean squared front-end output.
+
+    Example
+    -------
+    >>> objective = W2V2Objective(16, 32, proj_dim=8, num_vars=10,
+    ...                           num_negatives=4)
+    >>> latents, context = torch.randn(2, 30, 16), torch.randn(2, 30, 32)
+    >>> mask = torch.zeros(2, 30, dtype=torch.bool)
+    >>> mask[:, 5:15] = True
+    >>> out = objective(context, latents, mask, torch.tensor(0.0))
+    >>> sorted(out)  # doctest: +NORMALIZE_WHITESPACE
+    ['accuracy', 'code_perplexity', 'contrastive_loss', 'diversity_loss',
+     'loss', 'num_masked', 'temperature']
+    """
+
+    def __init__(
+        self,
+        latent_dim,
+        d_model,
+        proj_dim=256,
+        num_vars=320,
+        groups=2,
+        temperature_decay=(2.0, 0.5, 0.999995),
+        num_negatives=100,
+        logit_temp=0.1,
+        diversity_weight=0.1,
+        feature_penalty_weight=0.0,
+    ):
+        super().__init__()
+        self.quantiser = GumbelVectorQuantizer(
+            latent_dim, num_vars, tuple(temperature_decay), groups, proj_dim
+        )
+        self.project_q = nn.Linear(proj_dim, proj_dim)
+        self.final_proj = nn.Linear(d_model, proj_dim)
+        self.num_negatives = num_negatives
+        self.logit_temp = logit_temp
+        self.diversity_weight = diversity_weight
+        self.feature_penalty_weight = feature_penalty_weight
+
+    def set_step(self, optimizer_step):
+        """Anneals the Gumbel temperature to ``optimizer_step``."""
+        self.quantiser.update_temp(optimizer_step)
+
+    def forward(self, context, latents, mask, features_pen):
+        """Computes the losses and statistics.
+
+        Arguments
+        ---------
+        context : torch.Tensor
+            (B, T, d_model) encoder output on the masked input.
+        latents : torch.Tensor
+            (B, T, latent_dim) unmasked front-end latents (targets).
+        mask : torch.Tensor
+            (B, T) boolean, True = masked (never on padding).
+        features_pen : torch.Tensor
+            Scalar feature penalty from the encoder.
+
+        Returns
+        -------
+        dict of torch.Tensor
+            ``loss`` and its parts, ``accuracy`` (positive ranked first),
+            ``code_perplexity`` (of the hard codes), ``temperature``,
+            ``num_masked``.
+        """
+        quantised = self.quantiser(latents[mask].unsqueeze(0))
+        targets = self.project_q(quantised["x"].squeeze(0))  # (N, P)
+        preds = self.final_proj(context[mask])  # (N, P)
+        neg_index, valid = sample_negatives(mask, self.num_negatives)
+        negatives = targets[neg_index]  # (N, K, P)
+        candidates = torch.cat([targets.unsqueeze(1), negatives], dim=1)
+        logits = F.cosine_similarity(
+            preds.float().unsqueeze(1), candidates.float(), dim=-1
+        )
+        logits = logits / self.logit_temp
+        same = (negatives == targets.unsqueeze(1)).all(dim=-1)
+        logits[:, 1:] = logits[:, 1:].masked_fill(same, float("-inf"))
+        zeros = torch.zeros(len(logits), dtype=torch.long, device=mask.device)
+        per_frame = F.cross_entropy(logits, zeros, reduction="none")
+        weight = valid.float()
+        contrastive = (per_frame * weight).sum() / weight.sum().clamp_min(1)
+        num_vars = quantised["num_vars"]
+        diversity = (num_vars - quantised["prob_perplex"]) / num_vars
+        loss = (
+            contrastive
+            + self.diversity_weight * diversity
+            + self.feature_penalty_weight * features_pen
+        )
+        with torch.no_grad():
+            correct = (logits.argmax(dim=-1) == 0).float()
+            accuracy = (correct * weight).sum() / weight.sum().clamp_min(1)
+        return {
+            "loss": loss,
+            "contrastive_loss": contrastive.detach(),
+            "diversity_loss": diversity.detach(),
+            "accuracy": accuracy,
+            "code_perplexity": quantised["code_perplexity"].detach(),
+            "temperature": torch.tensor(quantised["temp"]),
+            "num_masked": mask.sum(),
+        }

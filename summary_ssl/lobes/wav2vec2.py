@@ -1,0 +1,120 @@
+"""The wav2vec 2.0 encoder: front end, masking, context encoder.
+
+This is the part of the model that is exported after pretraining and used
+downstream; the training objective (quantiser, projections, losses) lives
+beside it in :mod:`summary_ssl.lobes.w2v_objective`.
+
+SpeechBrain's ``EncoderWrapper`` plays the same role but derives the
+padding mask by rounding relative lengths and drops the encoder's hidden
+states, which the MP3S probes need; hence this module.
+
+Authors
+-------
+* summary_ssl contributors 2026
+"""
+
+import torch
+import torch.nn as nn
+
+from summary_ssl.lobes.frontends import padding_mask
+from summary_ssl.utils.config import records_init
+
+
+class Wav2Vec2Encoder(nn.Module):
+    """Front end -> LayerNorm -> projection (+ mask embedding) -> encoder.
+
+    Arguments
+    ---------
+    frontend : torch.nn.Module
+        Maps ``(wavs, lengths_in_samples)`` to ``(latents, frame_lengths)``
+        and has ``out_dim`` and ``output_lengths`` (see
+        :mod:`summary_ssl.lobes.frontends`).
+    encoder : torch.nn.Module
+        A :class:`summary_ssl.lobes.conformer.ConformerEncoder` (or any
+        encoder with its signature and ``output_hidden_states``).
+    d_model : int
+        Encoder size.
+    dropout_input : float
+        Dropout on the projected latents.
+
+    Example
+    -------
+    >>> from summary_ssl.lobes.conformer import ConformerEncoder
+    >>> from summary_ssl.lobes.frontends import FbankCNNFrontEnd
+    >>> model = Wav2Vec2Encoder(
+    ...     FbankCNNFrontEnd(n_mels=40, channels=[8, 4]),
+    ...     ConformerEncoder(2, 32, 64, 4, kernel_size=3,
+    ...                      attention_type="SummaryMixing"),
+    ...     d_model=32,
+    ... ).eval()
+    >>> out = model(torch.randn(2, 16000), torch.tensor([1.0, 0.5]))
+    >>> out["hidden_states"].shape  # (layers + 1, B, T, d_model)
+    torch.Size([3, 2, 51, 32])
+    >>> out["frame_lengths"].tolist()
+    [51, 26]
+    """
+
+    @records_init
+    def __init__(self, frontend, encoder, d_model, dropout_input=0.1):
+        super().__init__()
+        self.frontend = frontend
+        self.encoder = encoder
+        self.latent_norm = nn.LayerNorm(frontend.out_dim)
+        self.input_proj = nn.Linear(frontend.out_dim, d_model)
+        self.dropout_input = nn.Dropout(dropout_input)
+        self.mask_emb = nn.Parameter(torch.empty(d_model).uniform_())
+
+    def sample_lengths(self, wavs, wav_lens):
+        """Absolute lengths in samples from SpeechBrain's relative ones."""
+        return torch.round(wav_lens * wavs.shape[1]).long()
+
+    def forward(self, wavs, wav_lens, mask=None, output_hidden_states=True):
+        """Encodes waveforms.
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            (B, N) waveforms.
+        wav_lens : torch.Tensor
+            (B,) relative lengths in (0, 1] (SpeechBrain convention).
+        mask : torch.Tensor, optional
+            (B, T) boolean, True = replace this frame by the mask embedding.
+        output_hidden_states : bool
+            Return every layer's output.
+
+        Returns
+        -------
+        dict
+            ``latents`` (B, T, C) normalised front-end output (quantiser
+            input), ``features_pen`` (mean squared front-end output over
+            real frames), ``context`` (B, T, d_model), ``padding`` (B, T)
+            True = padding, ``frame_lengths`` (B,), and ``hidden_states``
+            (layers + 1, B, T, d_model) when asked.
+        """
+        raw, frame_lengths = self.frontend(
+            wavs, self.sample_lengths(wavs, wav_lens)
+        )
+        padding = padding_mask(frame_lengths, raw.shape[1])
+        valid = (~padding).unsqueeze(-1)
+        features_pen = (raw.float().pow(2) * valid).sum() / (
+            valid.sum() * raw.shape[-1]
+        ).clamp_min(1)
+        latents = self.latent_norm(raw)
+        x = self.dropout_input(self.input_proj(latents))
+        if mask is not None:
+            x = torch.where(mask.unsqueeze(-1), self.mask_emb.to(x.dtype), x)
+        out = self.encoder(
+            x,
+            src_key_padding_mask=padding,
+            output_hidden_states=output_hidden_states,
+        )
+        result = {
+            "latents": latents,
+            "features_pen": features_pen,
+            "context": out[0],
+            "padding": padding,
+            "frame_lengths": frame_lengths,
+        }
+        if output_hidden_states:
+            result["hidden_states"] = torch.stack(out[2])
+        return result

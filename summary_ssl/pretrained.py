@@ -1,0 +1,196 @@
+"""Exported encoders: write one after pretraining, load it frozen.
+
+An exported folder is self-contained (no recipe, no Hugging Face)::
+
+    <folder>/hyperparams.yaml   # rebuilds the Wav2Vec2Encoder (key wav2vec2)
+    <folder>/wav2vec2.ckpt      # its state dict
+    <folder>/meta.json          # where it came from (step, recipe, ...)
+
+Authors
+-------
+* summary_ssl contributors 2026
+"""
+
+import json
+import logging
+import pathlib
+
+import torch
+import torch.nn as nn
+from hyperpyyaml import load_hyperpyyaml
+
+from summary_ssl.utils.config import to_hyperpyyaml
+
+logger = logging.getLogger(__name__)
+
+HPARAMS = "hyperparams.yaml"
+WEIGHTS = "wav2vec2.ckpt"
+META = "meta.json"
+
+
+def export_encoder(wav2vec2, folder, meta=None):
+    """Writes ``wav2vec2`` (a recorded Wav2Vec2Encoder) to ``folder``.
+
+    Arguments
+    ---------
+    wav2vec2 : summary_ssl.lobes.wav2vec2.Wav2Vec2Encoder
+        The encoder (DDP-unwrapped).
+    folder : str or pathlib.Path
+        Destination; created if missing.
+    meta : dict, optional
+        Extra information for ``meta.json``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+    """
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / HPARAMS).write_text(
+        "# Rebuilds the exported encoder; weights in wav2vec2.ckpt\n"
+        + to_hyperpyyaml(wav2vec2=wav2vec2)
+    )
+    state = {k: v.detach().cpu() for k, v in wav2vec2.state_dict().items()}
+    torch.save(state, folder / WEIGHTS)
+    (folder / META).write_text(json.dumps(meta or {}, indent=2) + "\n")
+    logger.info(f"Exported encoder to {folder}")
+    return folder
+
+
+def build_encoder(folder, random_init=False):
+    """Rebuilds the encoder of an exported folder.
+
+    Arguments
+    ---------
+    folder : str or pathlib.Path
+        An exported folder.
+    random_init : bool
+        Skip loading the weights (the random-init baseline).
+
+    Returns
+    -------
+    summary_ssl.lobes.wav2vec2.Wav2Vec2Encoder
+    """
+    folder = pathlib.Path(folder)
+    for name in (HPARAMS,) + (() if random_init else (WEIGHTS,)):
+        if not (folder / name).is_file():
+            raise FileNotFoundError(
+                f"{folder / name} not found: is {folder} an exported encoder "
+                "folder (see summary_ssl.export)?"
+            )
+    with open(folder / HPARAMS, encoding="utf-8") as f:
+        model = load_hyperpyyaml(f)["wav2vec2"]
+    if not random_init:
+        state = torch.load(folder / WEIGHTS, map_location="cpu")
+        model.load_state_dict(state)
+    return model
+
+
+class FrozenSSLEncoder(nn.Module):
+    """A frozen exported encoder that returns every layer's hidden states.
+
+    It stays in eval mode (``train()`` does not change that), runs under
+    ``no_grad``, and passes the real lengths so padding changes nothing.
+
+    Arguments
+    ---------
+    folder : str or pathlib.Path
+        Exported encoder folder.
+    random_init : bool
+        Use the architecture with random weights (a baseline).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from summary_ssl.lobes.conformer import ConformerEncoder
+    >>> from summary_ssl.lobes.frontends import FbankCNNFrontEnd
+    >>> from summary_ssl.lobes.wav2vec2 import Wav2Vec2Encoder
+    >>> model = Wav2Vec2Encoder(
+    ...     FbankCNNFrontEnd(n_mels=40, channels=[8, 4]),
+    ...     ConformerEncoder(2, 32, 64, 4, kernel_size=3,
+    ...                      attention_type="SummaryMixing-fast"),
+    ...     d_model=32,
+    ... )
+    >>> folder = export_encoder(model, tempfile.mkdtemp())
+    >>> ssl = FrozenSSLEncoder(folder).train()
+    >>> hidden, lens = ssl(torch.randn(2, 8000), torch.tensor([1.0, 0.5]))
+    >>> hidden.shape, ssl.wav2vec2.training, hidden.requires_grad
+    (torch.Size([3, 2, 26, 32]), False, False)
+    >>> ssl.num_layers, ssl.out_dim, lens.tolist()
+    (3, 32, [1.0, 0.5])
+    """
+
+    def __init__(self, folder, random_init=False):
+        super().__init__()
+        self.wav2vec2 = build_encoder(folder, random_init=random_init)
+        self.wav2vec2.requires_grad_(False)
+        self.wav2vec2.eval()
+        self.num_layers = len(self.wav2vec2.encoder.layers) + 1
+        self.out_dim = self.wav2vec2.input_proj.out_features
+
+    def train(self, mode=True):
+        """Keeps the encoder in eval mode whatever ``mode`` is."""
+        super().train(mode)
+        self.wav2vec2.eval()
+        return self
+
+    @torch.no_grad()
+    def forward(self, wavs, wav_lens):
+        """Hidden states of every layer.
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            (B, N) waveforms.
+        wav_lens : torch.Tensor
+            (B,) relative lengths.
+
+        Returns
+        -------
+        hidden_states : torch.Tensor
+            (num_layers, B, T, D), zero on padded frames.
+        frame_lens : torch.Tensor
+            (B,) relative lengths in frames.
+        """
+        out = self.wav2vec2(wavs, wav_lens, output_hidden_states=True)
+        T = out["hidden_states"].shape[2]
+        return out["hidden_states"], out["frame_lengths"].float() / T
+
+
+class WeightedLayerSum(nn.Module):
+    """Learned softmax-weighted sum of layers (MP3S's weighted SSL features).
+
+    Arguments
+    ---------
+    num_layers : int
+        Number of hidden states to combine.
+    layer_norm : bool
+        Normalise each layer over features before weighting (as MP3S).
+
+    Example
+    -------
+    >>> mix = WeightedLayerSum(3)
+    >>> mix(torch.randn(3, 2, 5, 8)).shape
+    torch.Size([2, 5, 8])
+    >>> mix.layer_weights().tolist()  # uniform at start
+    [0.3333333432674408, 0.3333333432674408, 0.3333333432674408]
+    """
+
+    def __init__(self, num_layers, layer_norm=True):
+        super().__init__()
+        self.weights = nn.Parameter(torch.zeros(num_layers))
+        self.layer_norm = layer_norm
+
+    def layer_weights(self):
+        """The current softmax weights, (num_layers,)."""
+        return torch.softmax(self.weights.detach(), dim=0)
+
+    def forward(self, hidden_states):
+        """(L, B, T, D) -> (B, T, D)."""
+        if self.layer_norm:
+            hidden_states = nn.functional.layer_norm(
+                hidden_states, hidden_states.shape[-1:]
+            )
+        w = torch.softmax(self.weights, dim=0).to(hidden_states.dtype)
+        return torch.einsum("l,lbtd->btd", w, hidden_states)

@@ -1,0 +1,132 @@
+"""wav2vec 2.0 pretraining recipe on the bundled toy corpus (CPU)."""
+
+import json
+
+import pytest
+import torch
+
+from summary_ssl.brains.wav2vec2 import W2V2Brain
+from summary_ssl.export import export_run
+from summary_ssl.pretrained import FrozenSSLEncoder
+from tests.integration.pretrain_helpers import read_steps, run_pretraining
+
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory):
+    """One tiny SummaryMixing pretraining run, shared by several tests."""
+    folder = tmp_path_factory.mktemp("w2v2")
+    brain = run_pretraining(folder)
+    return folder, brain
+
+
+def test_contrastive_loss_falls_and_accuracy_beats_chance(pretrained):
+    folder, brain = pretrained
+    steps = read_steps(folder)
+    assert max(steps) == 300 and brain.optimizer_step == 300
+    first = steps[min(steps)]
+    last = [steps[s] for s in sorted(steps)[-5:]]
+    chance = 1 / (1 + 20)
+    final_loss = sum(r["contrastive_loss"] for r in last) / len(last)
+    final_acc = sum(r["accuracy"] for r in last) / len(last)
+    assert final_loss < 0.7 * first["contrastive_loss"], (first, last)
+    assert final_acc > 4 * chance, last
+    assert all(r["code_perplexity"] > 1.5 for r in last)  # no collapse
+    for key in (
+        "lr",
+        "temperature",
+        "audio_hours_per_step",
+        "audio_seconds_per_second",
+        "diversity_loss",
+    ):
+        assert key in last[-1]
+
+
+def test_cost_report_and_export(pretrained):
+    folder, brain = pretrained
+    cost = json.loads((folder / "cost.json").read_text())
+    assert cost["wall_seconds"] > 0 and cost["gpu_hours"] == 0.0
+    exported = folder / "exported_encoder"
+    ssl = FrozenSSLEncoder(exported)
+    model = brain.raw_modules["wav2vec2"].eval()
+    wavs = torch.randn(2, 16000)
+    lens = torch.tensor([1.0, 0.6])
+    hidden, frame_lens = ssl(wavs, lens)
+    with torch.no_grad():
+        ref = model(wavs, lens)["hidden_states"]
+    torch.testing.assert_close(hidden, ref)
+    assert hidden.shape[0] == 3  # input + 2 layers
+
+
+def test_export_from_checkpoint_cli(pretrained, tmp_path):
+    folder, brain = pretrained
+    out = export_run(folder, to=tmp_path / "from_ckpt")
+    ssl = FrozenSSLEncoder(out)
+    ref = FrozenSSLEncoder(folder / "exported_encoder")
+    wavs = torch.randn(1, 8000)
+    lens = torch.ones(1)
+    # The newest checkpoint is the last end-of-epoch one, which the
+    # final model can be ahead of: compare architectures, and weights
+    # once loaded twice from the same checkpoint.
+    assert ssl(wavs, lens)[0].shape == ref(wavs, lens)[0].shape
+    again = FrozenSSLEncoder(export_run(folder, to=tmp_path / "again"))
+    torch.testing.assert_close(ssl(wavs, lens)[0], again(wavs, lens)[0])
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_kill_and_resume_repeats_the_same_losses(tmp_path, monkeypatch):
+    settings = dict(
+        optimizer_step_limit=24,
+        ckpt_interval_minutes=0,
+        ckpt_interval_steps=5,
+        log_interval=1,
+        max_batch_length=10.0,
+        dropout=0.1,
+        layerdrop_prob=0.2,
+    )
+    straight = tmp_path / "straight"
+    run_pretraining(straight, **settings)
+
+    killed = tmp_path / "killed"
+    original = W2V2Brain.on_fit_batch_end
+
+    def kill_at_13(self, batch, outputs, loss, should_step):
+        original(self, batch, outputs, loss, should_step)
+        if self.optimizer_step == 13:
+            raise _Killed()
+
+    monkeypatch.setattr(W2V2Brain, "on_fit_batch_end", kill_at_13)
+    with pytest.raises(_Killed):
+        run_pretraining(killed, **settings)
+    monkeypatch.setattr(W2V2Brain, "on_fit_batch_end", original)
+    run_pretraining(killed, **settings)  # resumes from the step-10 ckpt
+
+    a, b = read_steps(straight), read_steps(killed)
+    assert sorted(a) == sorted(b) == list(range(1, 25))
+    for step in range(1, 25):
+        for key in ("loss", "contrastive_loss", "accuracy", "lr"):
+            assert a[step][key] == pytest.approx(b[step][key], rel=1e-5), (
+                step,
+                key,
+            )
+
+
+def test_bad_yaml_value_fails_before_training(tmp_path):
+    with pytest.raises(ValueError, match="mask_prob"):
+        run_pretraining(tmp_path, mask_prob=1.5)
+    assert not (tmp_path / "train_steps.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    "yaml", ["flash_conformer_w2v2.yaml", "mhsa_conformer_w2v2.yaml"]
+)
+def test_other_recipe_yamls_train(tmp_path, yaml):
+    run_pretraining(
+        tmp_path, yaml=yaml, optimizer_step_limit=10, log_interval=5
+    )
+    steps = read_steps(tmp_path)
+    assert max(steps) == 10
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in steps.values())
+    assert (tmp_path / "exported_encoder" / "wav2vec2.ckpt").is_file()

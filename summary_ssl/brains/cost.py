@@ -10,7 +10,11 @@ import logging
 import time
 
 import torch
-from speechbrain.utils.checkpoints import mark_as_loader, mark_as_saver
+from speechbrain.utils.checkpoints import (
+    mark_as_loader,
+    mark_as_saver,
+    register_checkpoint_hooks,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,7 @@ def _nvml_energy_joules():
         return None
 
 
+@register_checkpoint_hooks
 class CostTracker:
     """Accumulates cost across resumed runs (it is a checkpoint
     recoverable, so a resumed run adds to what was spent before).

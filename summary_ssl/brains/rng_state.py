@@ -17,9 +17,14 @@ import random
 
 import numpy as np
 import torch
-from speechbrain.utils.checkpoints import mark_as_loader, mark_as_saver
+from speechbrain.utils.checkpoints import (
+    mark_as_loader,
+    mark_as_saver,
+    register_checkpoint_hooks,
+)
 
 
+@register_checkpoint_hooks
 class RNGState:
     """Saves Python, NumPy, torch CPU and CUDA RNG states.
 

@@ -56,8 +56,7 @@ class W2V2Brain(sb.core.Brain):
             self.checkpointer.add_recoverable("cost", self.cost)
         self.nonfinite_in_a_row = 0
         self.nonfinite_total = 0
-        self._log_window = {"audio_seconds": 0.0, "start": time.time()}
-        self.last_stats = {}
+        self._reset_log_window()
 
     # -- forward and loss ----------------------------------------------
 
@@ -99,8 +98,14 @@ class W2V2Brain(sb.core.Brain):
         stats = self.modules.objective(
             out["context"], out["latents"], mask, out["features_pen"]
         )
-        self.last_stats = stats
-        if stage != sb.Stage.TRAIN:
+        if stage == sb.Stage.TRAIN:
+            window = self._log_window
+            window["batches"] += 1
+            for key, value in stats.items():
+                window["sums"][key] = window["sums"].get(key, 0.0) + float(
+                    value.detach()
+                )
+        else:
             self.valid_stats.append(
                 {k: float(v) for k, v in stats.items() if k != "loss"}
             )
@@ -165,17 +170,27 @@ class W2V2Brain(sb.core.Brain):
         """Anneals the Gumbel temperature to the current optimizer step."""
         _unwrap(self.modules.objective).set_step(self.optimizer_step)
 
+    def _reset_log_window(self):
+        self._log_window = {
+            "audio_seconds": 0.0,
+            "start": time.time(),
+            "batches": 0,
+            "sums": {},
+        }
+
     def on_fit_batch_end(self, batch, outputs, loss, should_step):
         """Writes a step log every ``log_interval`` optimizer steps."""
         interval = getattr(self.hparams, "log_interval", 50)
         if not should_step or self.optimizer_step % interval:
             return
-        elapsed = time.time() - self._log_window["start"]
-        audio = self._log_window["audio_seconds"] * self.cost.world_size
-        stats = {k: float(v) for k, v in self.last_stats.items()}
+        window = self._log_window
+        elapsed = time.time() - window["start"]
+        audio = window["audio_seconds"] * self.cost.world_size
+        batches = max(window["batches"], 1)
         record = {
             "step": self.optimizer_step,
-            **stats,
+            # Means over the micro-batches since the last log.
+            **{k: v / batches for k, v in window["sums"].items()},
             "lr": self.optimizer.param_groups[0]["lr"],
             "audio_hours_per_step": audio / 3600 / interval,
             "audio_seconds_per_second": audio / max(elapsed, 1e-9),
@@ -184,7 +199,7 @@ class W2V2Brain(sb.core.Brain):
             else None,
             "nonfinite_skipped": self.nonfinite_total,
         }
-        self._log_window = {"audio_seconds": 0.0, "start": time.time()}
+        self._reset_log_window()
         log_file = getattr(self.hparams, "train_log_file", None)
         if log_file is not None and if_main_process():
             with open(log_file, "a", encoding="utf-8") as f:

@@ -16,12 +16,15 @@ def load_recipe():
     return module
 
 
-def run_pretraining(output_folder, yaml="summarymixing_w2v2.yaml", **extra):
+def run_pretraining(
+    output_folder, yaml="summarymixing_w2v2.yaml", run_opts=(), **extra
+):
     """Pretrains on the toy corpus; returns the Brain."""
     overrides = dict(PRETRAIN_TOY_OVERRIDES, output_folder=str(output_folder))
     overrides.update(extra)
     argv = to_argv(PRETRAIN_RECIPE / "hparams" / yaml, overrides)
-    return load_recipe().main(argv + ["--device=cpu", "--noprogressbar"])
+    argv += ["--device=cpu", "--noprogressbar", *run_opts]
+    return load_recipe().main(argv)
 
 
 def read_steps(output_folder):

@@ -22,14 +22,19 @@ def pretrained(tmp_path_factory):
 def test_contrastive_loss_falls_and_accuracy_beats_chance(pretrained):
     folder, brain = pretrained
     steps = read_steps(folder)
-    assert max(steps) == 300 and brain.optimizer_step == 300
-    first = steps[min(steps)]
-    last = [steps[s] for s in sorted(steps)[-5:]]
+    assert max(steps) == 250 and brain.optimizer_step == 250
+    records = [steps[s] for s in sorted(steps)]
+    first, last = records[:3], records[-5:]
+
+    def mean(rows, key):
+        return sum(r[key] for r in rows) / len(rows)
+
     chance = 1 / (1 + 20)
-    final_loss = sum(r["contrastive_loss"] for r in last) / len(last)
-    final_acc = sum(r["accuracy"] for r in last) / len(last)
-    assert final_loss < 0.7 * first["contrastive_loss"], (first, last)
-    assert final_acc > 4 * chance, last
+    assert mean(last, "contrastive_loss") < 0.9 * mean(
+        first, "contrastive_loss"
+    ), (first, last)
+    assert mean(first, "accuracy") < 2 * chance
+    assert mean(last, "accuracy") > 3 * chance, last
     assert all(r["code_perplexity"] > 1.5 for r in last)  # no collapse
     for key in (
         "lr",
@@ -47,7 +52,7 @@ def test_cost_report_and_export(pretrained):
     assert cost["wall_seconds"] > 0 and cost["gpu_hours"] == 0.0
     exported = folder / "exported_encoder"
     ssl = FrozenSSLEncoder(exported)
-    model = brain.raw_modules["wav2vec2"].eval()
+    model = brain.modules["wav2vec2"].eval()
     wavs = torch.randn(2, 16000)
     lens = torch.tensor([1.0, 0.6])
     hidden, frame_lens = ssl(wavs, lens)

@@ -19,9 +19,12 @@ import sys
 import speechbrain as sb
 import torch
 from hyperpyyaml import load_hyperpyyaml
+from speechbrain.dataio.dataio import merge_csvs
 from speechbrain.dataio.sampler import DynamicBatchSampler
 from speechbrain.utils.distributed import if_main_process, run_on_main
 from summary_ssl.dataio.audio_checks import load_audio
+from summary_ssl.dataio.audio_folder import prepare_audio_folder
+from summary_ssl.dataio.librispeech import prepare_librispeech
 
 from summary_ssl.brains.hparams_checks import check_pretraining_hparams
 from summary_ssl.brains.wav2vec2 import W2V2Brain
@@ -32,43 +35,48 @@ logger = logging.getLogger(__name__)
 
 def prepare_data(hparams):
     """Writes train.csv and valid.csv under output_folder (main process)."""
+    out = hparams["output_folder"]
     common = dict(
-        save_folder=hparams["output_folder"],
+        save_folder=out,
         min_duration=hparams["min_duration"],
         max_duration=hparams["max_duration"],
         sample_rate=hparams["sample_rate"],
         resample=hparams["resample"],
+        skip_prep=hparams["skip_prep"],
     )
     if hparams["data_source"] == "librispeech":
-        from summary_ssl.dataio.librispeech import prepare_librispeech
-
+        splits = {
+            "train": hparams["train_splits"],
+            "valid": hparams["dev_splits"],
+        }
         run_on_main(
             prepare_librispeech,
             kwargs=dict(
                 data_folder=hparams["data_folder"],
-                splits=hparams["train_splits"] + hparams["dev_splits"],
-                merge={
-                    "train": hparams["train_splits"],
-                    "valid": hparams["dev_splits"],
-                },
+                splits=splits["train"] + splits["valid"],
                 **common,
             ),
         )
-    else:
-        from summary_ssl.dataio.audio_folder import prepare_audio_folder
-
-        run_on_main(
-            prepare_audio_folder,
-            kwargs=dict(
-                data_folder=hparams["data_folder"],
-                valid_fraction=hparams.get("valid_fraction", 0.01),
-                **common,
-            ),
-        )
-    return (
-        os.path.join(hparams["output_folder"], "train.csv"),
-        os.path.join(hparams["output_folder"], "valid.csv"),
-    )
+        for name, split_list in splits.items():
+            run_on_main(
+                merge_csvs,
+                kwargs=dict(
+                    data_folder=out,
+                    csv_lst=[f"{split}.csv" for split in split_list],
+                    merged_csv=f"{name}.csv",
+                ),
+            )
+    else:  # any folder of audio files, e.g. Libri-Light after VAD
+        for name in ("train", "valid"):
+            run_on_main(
+                prepare_audio_folder,
+                kwargs=dict(
+                    data_folder=hparams[f"{name}_data_folder"],
+                    csv_name=f"{name}.csv",
+                    **common,
+                ),
+            )
+    return os.path.join(out, "train.csv"), os.path.join(out, "valid.csv")
 
 
 def dataio_prepare(hparams):
@@ -165,7 +173,8 @@ def main(argv=None):
         },
     )
     if if_main_process():
-        model = brain.raw_modules["wav2vec2"]
+        model = brain.modules["wav2vec2"]
+        model = getattr(model, "module", model)  # DDP-unwrapped
         export_encoder(
             model,
             hparams["export_folder"],

@@ -22,12 +22,12 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.dataio.dataio import merge_csvs
 from speechbrain.dataio.sampler import DynamicBatchSampler
 from speechbrain.utils.distributed import if_main_process, run_on_main
-from summary_ssl.dataio.audio_checks import load_audio
-from summary_ssl.dataio.audio_folder import prepare_audio_folder
-from summary_ssl.dataio.librispeech import prepare_librispeech
 
 from summary_ssl.brains.hparams_checks import check_pretraining_hparams
 from summary_ssl.brains.wav2vec2 import W2V2Brain
+from summary_ssl.dataio.audio_checks import load_audio
+from summary_ssl.dataio.audio_folder import prepare_audio_folder
+from summary_ssl.dataio.librispeech import prepare_librispeech
 from summary_ssl.pretrained import export_encoder
 
 logger = logging.getLogger(__name__)

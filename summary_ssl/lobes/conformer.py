@@ -424,11 +424,10 @@ class ConformerEncoder(nn.Module):
         """
         if output_hidden_states is None:
             output_hidden_states = self.output_hidden_states
+        # The mask goes to every layer as given: testing whether it is all
+        # False would cost a host-device sync and a torch.compile graph
+        # break per batch. Pass None for unpadded batches.
         padding = src_key_padding_mask
-        # One check per batch: an unpadded batch passes no mask at all, so
-        # attention can use its mask-free fused kernels.
-        if padding is not None and not padding.any():
-            padding = None
         if self.rel_pos_enc is not None and pos_embs is None:
             pos_embs = self.rel_pos_enc(src)
         keep = None

@@ -1,0 +1,140 @@
+"""LibriSpeech data preparation.
+
+Reads the real layout, ``<data_folder>/<split>/<speaker>/<chapter>/`` with
+``<speaker>-<chapter>-<utt4>.flac`` files and a
+``<speaker>-<chapter>.trans.txt`` transcript per chapter, and writes one
+SpeechBrain CSV per split with the columns ``ID,duration,wav,spk_id,wrd``.
+Every transcript line is checked against its audio file; exclusions are
+counted, logged and written to ``excluded_<split>.txt``.
+
+Example
+-------
+>>> from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR
+>>> csvs = prepare_librispeech(
+...     TOY_CORPUS_DIR + "/LibriSpeech", getfixture("tmp_path"),
+...     splits=["dev-clean"], progress=False,
+... )
+>>> sorted(csvs)
+['dev-clean']
+
+Authors
+ * summary_ssl contributors 2026
+"""
+
+import glob
+import logging
+import os
+
+from summary_ssl.dataio.audio_checks import ExclusionReport, require_path
+from summary_ssl.dataio.prepare_utils import (
+    checked_rows,
+    save_options,
+    skip,
+    write_csv,
+    write_report,
+)
+
+logger = logging.getLogger(__name__)
+
+FIELDS = ["ID", "duration", "wav", "spk_id", "wrd"]
+SPLITS = ("train-clean-100", "dev-clean", "test-clean")
+
+
+def prepare_librispeech(
+    data_folder,
+    save_folder,
+    splits=SPLITS,
+    sample_rate=16000,
+    min_duration=None,
+    max_duration=None,
+    resample=False,
+    skip_prep=False,
+    progress=True,
+):
+    """Writes ``<save_folder>/<split>.csv`` for each LibriSpeech split.
+
+    Arguments
+    ---------
+    data_folder : str
+        The folder holding the split folders (``.../LibriSpeech``).
+    save_folder : str
+        Where the CSV, exclusion and options files go.
+    splits : sequence of str
+        Split folder names (``train-clean-100``, ``dev-clean``...).
+    sample_rate : int
+        Expected sample rate.
+    min_duration, max_duration : float, optional
+        Length filter in seconds; excluded files are counted and logged.
+    resample : bool
+        Keep files at another sample rate (to be resampled on loading).
+    skip_prep : bool
+        Do nothing (the CSV files are assumed ready).
+    progress : bool
+        Whether to show tqdm progress bars.
+
+    Returns
+    -------
+    dict
+        Split name -> CSV path.
+    """
+    outputs = {
+        split: os.path.join(save_folder, f"{split}.csv") for split in splits
+    }
+    if skip_prep:
+        return outputs
+    options = {
+        "data_folder": os.path.abspath(data_folder),
+        "splits": list(splits),
+        "sample_rate": sample_rate,
+        "min_duration": min_duration,
+        "max_duration": max_duration,
+        "resample": resample,
+    }
+    os.makedirs(save_folder, exist_ok=True)
+    names = [os.path.basename(p) for p in outputs.values()]
+    if skip(save_folder, names, options, "prepare_librispeech"):
+        logger.info("LibriSpeech CSV files already prepared in %s", save_folder)
+        return outputs
+    for split in splits:
+        items = _transcribed_files(data_folder, split)
+        report = ExclusionReport(f"LibriSpeech {split}")
+        rows = checked_rows(
+            items,
+            report,
+            desc=split,
+            progress=progress,
+            sample_rate=sample_rate,
+            min_duration=min_duration,
+            max_duration=max_duration,
+            resample=resample,
+        )
+        write_csv(outputs[split], rows, FIELDS)
+        write_report(report, save_folder, outputs[split])
+    save_options(save_folder, options, "prepare_librispeech")
+    return outputs
+
+
+def _transcribed_files(data_folder, split):
+    """Returns (audio path, fields) for every transcript line of a split."""
+    split_dir = require_path(
+        os.path.join(data_folder, split), f"LibriSpeech split {split!r}"
+    )
+    pattern = os.path.join(split_dir, "*", "*", "*.trans.txt")
+    trans_files = sorted(glob.glob(pattern))
+    if not trans_files:
+        raise FileNotFoundError(f"no transcripts found: expected {pattern}")
+    items = []
+    for trans in trans_files:
+        folder = os.path.dirname(trans)
+        with open(trans, encoding="utf-8") as fin:
+            for line in fin:
+                if not line.strip():
+                    continue
+                utt_id, _, words = line.strip().partition(" ")
+                fields = {
+                    "ID": utt_id,
+                    "spk_id": utt_id.split("-")[0],
+                    "wrd": words.strip(),
+                }
+                items.append((os.path.join(folder, f"{utt_id}.flac"), fields))
+    return items

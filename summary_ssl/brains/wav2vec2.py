@@ -133,8 +133,9 @@ class W2V2Brain(sb.core.Brain):
             self._skip_nonfinite(loss)
         elif should_step:
             self.nonfinite_in_a_row = 0
+            self.step_lr = self.optimizer.param_groups[0]["lr"]
             self.optimizers_step()
-            self.hparams.lr_scheduler(self.optimizer)
+            self.hparams.lr_scheduler(self.optimizer)  # LR of the next step
         self.on_fit_batch_end(batch, outputs, loss, should_step and finite)
         return loss.detach().cpu()
 
@@ -153,7 +154,7 @@ class W2V2Brain(sb.core.Brain):
         logger.warning(
             "Non-finite loss (%s) at step %d: batch skipped (%d in a row, "
             "%d in total).",
-            float(loss),
+            float(loss.detach()),
             self.optimizer_step,
             self.nonfinite_in_a_row,
             self.nonfinite_total,
@@ -191,7 +192,7 @@ class W2V2Brain(sb.core.Brain):
             "step": self.optimizer_step,
             # Means over the micro-batches since the last log.
             **{k: v / batches for k, v in window["sums"].items()},
-            "lr": self.optimizer.param_groups[0]["lr"],
+            "lr": self.step_lr,  # the LR this step used
             "audio_hours_per_step": audio / 3600 / interval,
             "audio_seconds_per_second": audio / max(elapsed, 1e-9),
             "peak_gpu_memory_gib": torch.cuda.max_memory_allocated() / 2**30

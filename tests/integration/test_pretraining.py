@@ -135,3 +135,39 @@ def test_other_recipe_yamls_train(tmp_path, yaml):
     assert max(steps) == 10
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in steps.values())
     assert (tmp_path / "exported_encoder" / "wav2vec2.ckpt").is_file()
+
+
+def _nan_on(batches):
+    """A compute_objectives that returns NaN on the given batch counts."""
+    original = W2V2Brain.compute_objectives
+    calls = {"n": 0}
+
+    def compute_objectives(self, predictions, batch, stage):
+        loss = original(self, predictions, batch, stage)
+        if stage.name == "TRAIN":
+            calls["n"] += 1
+            if calls["n"] in batches:
+                return loss * float("nan")
+        return loss
+
+    return compute_objectives
+
+
+def test_nonfinite_loss_skips_the_step_and_is_counted(tmp_path, monkeypatch):
+    monkeypatch.setattr(W2V2Brain, "compute_objectives", _nan_on({3, 4}))
+    brain = run_pretraining(
+        tmp_path, optimizer_step_limit=6, log_interval=1, number_of_epochs=3
+    )
+    steps = read_steps(tmp_path)
+    assert brain.optimizer_step == 6 and brain.nonfinite_total == 2
+    assert steps[2]["nonfinite_skipped"] == 0
+    assert steps[3]["nonfinite_skipped"] == 2  # batches 3, 4 skipped
+    assert all(torch.isfinite(p).all() for p in brain.modules.parameters())
+
+
+def test_nonfinite_losses_in_a_row_stop_training(tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        W2V2Brain, "compute_objectives", _nan_on(set(range(1, 100)))
+    )
+    with pytest.raises(RuntimeError, match="non-finite losses in a row"):
+        run_pretraining(tmp_path, nonfinite_patience=2, log_interval=1)

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""MP3S probe: IEMOCAP emotion recognition on a frozen encoder.
+
+One run is one leave-one-session-out fold (``test_session``); the
+benchmark runner (``../../run_benchmark.py --er_folds all``) runs the five
+folds and averages them. The frozen encoder's layers are mixed by learned
+softmax weights and fed to a probe (mean pooling + linear, or a small
+ECAPA-TDNN); the encoder never trains.
+
+To run::
+
+    python train.py hparams/linear.yaml --data_folder=/path/to/IEMOCAP \\
+        --ssl_folder=/path/to/exported_encoder --test_session=5
+
+Authors
+ * summary_ssl contributors 2026
+"""
+
+import os
+import sys
+
+import speechbrain as sb
+from hyperpyyaml import load_hyperpyyaml
+from iemocap_prepare import prepare_iemocap
+
+from summary_ssl.probes.brain import build_probe
+from summary_ssl.probes.classification import ClassifierProbeBrain
+from summary_ssl.probes.data import (
+    add_label_pipeline,
+    csv_datasets,
+    loader_options,
+)
+
+
+def dataio_prepare(hparams, csv_files):
+    """Datasets with ``sig`` and the emotion; returns them and the label
+    encoder."""
+    datasets = csv_datasets(
+        csv_files,
+        sorting=hparams["sorting"],
+        sample_rate=hparams["sample_rate"],
+    )
+    encoder = add_label_pipeline(
+        datasets,
+        hparams["label"],
+        hparams["label_encoder"],
+        os.path.join(hparams["save_folder"], "label_encoder.txt"),
+    )
+    sb.dataio.dataset.set_output_keys(
+        list(datasets.values()), ["id", "sig", "label_encoded"]
+    )
+    return datasets, encoder
+
+
+def main(argv=None):
+    """Prepares the fold, trains the probe, tests the best checkpoint."""
+    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+    prepare_kwargs = {
+        "data_folder": hparams["data_folder"],
+        "save_folder": hparams["save_folder"],
+        "test_session": hparams["test_session"],
+        "valid_session": hparams["valid_session"],
+        "sample_rate": hparams["sample_rate"],
+        "skip_prep": hparams["skip_prep"],
+    }
+    sb.utils.distributed.run_on_main(prepare_iemocap, kwargs=prepare_kwargs)
+    csv_files = prepare_iemocap(**dict(prepare_kwargs, skip_prep=True))
+    datasets, encoder = dataio_prepare(hparams, csv_files)
+
+    probe = build_probe(hparams, len(encoder))
+    brain = ClassifierProbeBrain(
+        modules=dict(hparams["modules"], probe=probe),
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    brain.fit(
+        hparams["epoch_counter"],
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=loader_options(hparams, "train"),
+        valid_loader_kwargs=loader_options(hparams, "valid"),
+    )
+    brain.evaluate(
+        datasets["test"],
+        min_key="error_rate",
+        test_loader_kwargs=loader_options(hparams, "test"),
+    )
+    return brain
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""MP3S probe: LibriSpeech character CTC recognition on a frozen encoder.
+
+The frozen encoder's layers are mixed by learned softmax weights and fed
+to a probe (a 2-layer BiLSTM, or a single linear layer) trained with CTC
+over characters; the encoder never trains. Test hypotheses come from
+greedy CTC decoding (no language model): WER and CER.
+
+To run::
+
+    python train.py hparams/bilstm_ctc.yaml \\
+        --data_folder=/path/to/LibriSpeech \\
+        --ssl_folder=/path/to/exported_encoder
+
+Authors
+ * summary_ssl contributors 2026
+"""
+
+import os
+import sys
+
+import speechbrain as sb
+from hyperpyyaml import load_hyperpyyaml
+from librispeech_prepare import prepare_librispeech
+from speechbrain.dataio.dataio import merge_csvs
+
+from summary_ssl.probes.asr import CTCProbeBrain
+from summary_ssl.probes.brain import build_probe
+from summary_ssl.probes.data import csv_datasets, loader_options
+
+
+def train_csv(hparams, csv_files):
+    """The training CSV (the train splits merged if there are several)."""
+    paths = [csv_files[s] for s in hparams["train_splits"]]
+    if len(paths) == 1:
+        return paths[0]
+    merged = "train.csv"
+    sb.utils.distributed.run_on_main(
+        merge_csvs,
+        kwargs={
+            "data_folder": hparams["save_folder"],
+            "csv_lst": [os.path.basename(p) for p in paths],
+            "merged_csv": merged,
+        },
+    )
+    return os.path.join(hparams["save_folder"], merged)
+
+
+def dataio_prepare(hparams, csv_files):
+    """Datasets with ``sig``, ``wrd`` and ``tokens`` (characters); returns
+    them and the character encoder (blank at ``blank_index``)."""
+    datasets = csv_datasets(
+        {
+            "train": train_csv(hparams, csv_files),
+            "valid": csv_files[hparams["dev_split"]],
+            "test": csv_files[hparams["test_split"]],
+        },
+        sorting=hparams["sorting"],
+        sample_rate=hparams["sample_rate"],
+    )
+    tokenizer = hparams["tokenizer"]
+
+    @sb.utils.data_pipeline.takes("wrd")
+    @sb.utils.data_pipeline.provides("char_list", "tokens")
+    def text_pipeline(wrd):
+        char_list = list(wrd)
+        yield char_list
+        yield tokenizer.encode_sequence_torch(char_list)
+
+    sb.dataio.dataset.add_dynamic_item(list(datasets.values()), text_pipeline)
+    # Characters of every split: a test character unseen in training is an
+    # error, not a crash.
+    tokenizer.load_or_create(
+        path=os.path.join(hparams["save_folder"], "tokenizer.txt"),
+        from_didatasets=list(datasets.values()),
+        output_key="char_list",
+        sequence_input=True,
+        special_labels={"blank_label": hparams["blank_index"]},
+    )
+    sb.dataio.dataset.set_output_keys(
+        list(datasets.values()), ["id", "sig", "wrd", "tokens"]
+    )
+    return datasets, tokenizer
+
+
+def main(argv=None):
+    """Prepares the data, trains the probe, tests the best checkpoint."""
+    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+    splits = list(hparams["train_splits"])
+    splits += [hparams["dev_split"], hparams["test_split"]]
+    prepare_kwargs = {
+        "data_folder": hparams["data_folder"],
+        "save_folder": hparams["save_folder"],
+        "splits": splits,
+        "sample_rate": hparams["sample_rate"],
+        "skip_prep": hparams["skip_prep"],
+    }
+    sb.utils.distributed.run_on_main(prepare_librispeech, kwargs=prepare_kwargs)
+    csv_files = prepare_librispeech(**dict(prepare_kwargs, skip_prep=True))
+    datasets, tokenizer = dataio_prepare(hparams, csv_files)
+
+    probe = build_probe(hparams, len(tokenizer))
+    brain = CTCProbeBrain(
+        modules=dict(hparams["modules"], probe=probe),
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    brain.tokenizer = tokenizer
+    brain.fit(
+        hparams["epoch_counter"],
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=loader_options(hparams, "train"),
+        valid_loader_kwargs=loader_options(hparams, "valid"),
+    )
+    brain.evaluate(
+        datasets["test"],
+        min_key="WER",
+        test_loader_kwargs=loader_options(hparams, "test"),
+    )
+    return brain
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

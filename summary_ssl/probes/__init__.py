@@ -1,0 +1,20 @@
+"""MP3S-style downstream probes on frozen self-supervised encoders.
+
+The recipes in ``recipes/MP3S/`` train small probes on top of a frozen
+exported encoder (see :mod:`summary_ssl.pretrained`). What they share
+lives here:
+
+* :mod:`~summary_ssl.probes.features`: the probe input (``ssl``,
+  ``random_init`` or ``fbank`` features);
+* :mod:`~summary_ssl.probes.cache`: the optional on-disk feature cache;
+* :mod:`~summary_ssl.probes.heads`: pooling, linear and BiLSTM heads;
+* :mod:`~summary_ssl.probes.brain`: the :class:`ProbeBrain` base;
+* :mod:`~summary_ssl.probes.asr`, :mod:`~summary_ssl.probes.classification`
+  and :mod:`~summary_ssl.probes.verification`: the task Brains;
+* :mod:`~summary_ssl.probes.data`: CSV datasets and audio pipelines;
+* :mod:`~summary_ssl.probes.report`: the benchmark's table and figure.
+
+Authors
+-------
+* summary_ssl contributors 2026
+"""

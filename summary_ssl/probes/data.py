@@ -1,0 +1,172 @@
+"""Datasets for the probe recipes: CSV files, audio and label pipelines.
+
+The CSV files come from the preparations in :mod:`summary_ssl.dataio`
+(absolute ``wav`` paths, a ``duration`` column); audio is read with
+:func:`summary_ssl.dataio.audio_checks.load_audio`.
+
+Authors
+-------
+* summary_ssl contributors 2026
+"""
+
+import logging
+
+import speechbrain as sb
+from speechbrain.dataio.dataset import DynamicItemDataset
+
+from summary_ssl.dataio.audio_checks import load_audio
+
+logger = logging.getLogger(__name__)
+
+SORTINGS = ("random", "ascending", "descending")
+
+
+def audio_pipeline(sample_rate=16000):
+    """A dynamic item that reads ``wav`` into ``sig``.
+
+    Arguments
+    ---------
+    sample_rate : int
+        Rate the audio is loaded at (resampled if needed).
+
+    Returns
+    -------
+    speechbrain.utils.data_pipeline.DynamicItem
+    """
+
+    @sb.utils.data_pipeline.takes("wav")
+    @sb.utils.data_pipeline.provides("sig")
+    def read(wav):
+        return load_audio(wav, sample_rate)
+
+    return read
+
+
+def csv_datasets(csv_files, sorting="random", sample_rate=16000):
+    """Loads CSV files as datasets that provide ``id`` and ``sig``.
+
+    Arguments
+    ---------
+    csv_files : dict
+        Split name -> CSV path. The split ``train`` is sorted by duration
+        when ``sorting`` says so (other splits are always sorted
+        ascending, which batches similar lengths together).
+    sorting : str
+        ``random`` (shuffled every epoch), ``ascending`` or ``descending``.
+    sample_rate : int
+        Rate the audio is loaded at.
+
+    Returns
+    -------
+    dict
+        Split name -> ``DynamicItemDataset``.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np, soundfile as sf
+    >>> from speechbrain.dataio.encoder import CategoricalEncoder
+    >>> tmp = tempfile.mkdtemp()
+    >>> sf.write(os.path.join(tmp, "a.wav"), np.zeros(800), 16000)
+    >>> with open(os.path.join(tmp, "x.csv"), "w") as f:
+    ...     _ = f.write(f"ID,duration,wav,emo\\nu1,0.05,{tmp}/a.wav,sad\\n")
+    >>> data = csv_datasets({"train": os.path.join(tmp, "x.csv")})
+    >>> encoder = add_label_pipeline(
+    ...     data, "emo", CategoricalEncoder(), os.path.join(tmp, "l.txt"))
+    >>> data["train"].set_output_keys(["id", "sig", "label_encoded"])
+    >>> item = data["train"][0]
+    >>> item["id"], item["sig"].shape, item["label_encoded"].tolist()
+    ('u1', torch.Size([800]), [0])
+    """
+    if sorting not in SORTINGS:
+        raise ValueError(f"sorting must be one of {SORTINGS}, not {sorting}")
+    datasets = {}
+    for name, path in csv_files.items():
+        data = DynamicItemDataset.from_csv(csv_path=path)
+        if len(data) == 0:
+            raise ValueError(f"{path} holds no utterance ({name} split)")
+        if name != "train":
+            data = data.filtered_sorted(sort_key="duration")
+        elif sorting != "random":
+            data = data.filtered_sorted(
+                sort_key="duration", reverse=sorting == "descending"
+            )
+        datasets[name] = data
+    sb.dataio.dataset.add_dynamic_item(
+        list(datasets.values()), audio_pipeline(sample_rate)
+    )
+    return datasets
+
+
+def add_label_pipeline(datasets, key, encoder, path):
+    """Adds ``label`` (the CSV column ``key``) and ``label_encoded``.
+
+    The encoder is loaded from ``path`` or built from every split's labels
+    and saved there (DDP-safe). Building from every split means that an
+    evaluation label unseen in training is a wrong answer, not a crash.
+
+    Arguments
+    ---------
+    datasets : dict
+        Split name -> dataset.
+    key : str
+        CSV column with the label.
+    encoder : speechbrain.dataio.encoder.CategoricalEncoder
+        The encoder to fill.
+    path : str
+        Where the encoder is saved.
+
+    Returns
+    -------
+    speechbrain.dataio.encoder.CategoricalEncoder
+    """
+
+    @sb.utils.data_pipeline.takes(key)
+    @sb.utils.data_pipeline.provides("label", "label_encoded")
+    def label_pipeline(value):
+        yield value
+        yield encoder.encode_sequence_torch([value])
+
+    encoder.load_or_create(
+        path, from_didatasets=list(datasets.values()), output_key=key
+    )
+    # The probe's output size is checked against len(encoder) instead
+    # (summary_ssl.probes.brain.build_probe).
+    encoder.ignore_len()
+    sb.dataio.dataset.add_dynamic_item(list(datasets.values()), label_pipeline)
+    return encoder
+
+
+def loader_options(hparams, split):
+    """DataLoader options of a split from the usual hparams keys.
+
+    ``batch_size``, ``num_workers`` and, for ``train``, shuffling when
+    ``sorting`` is ``random``.
+
+    Arguments
+    ---------
+    hparams : dict
+        Loaded hyperparameters.
+    split : str
+        ``train``, ``valid`` or ``test``.
+
+    Returns
+    -------
+    dict
+
+    Example
+    -------
+    >>> loader_options({"batch_size": 4, "sorting": "random"}, "train")
+    {'batch_size': 4, 'num_workers': 0, 'shuffle': True}
+    >>> loader_options({"batch_size": 4, "eval_batch_size": 8}, "test")
+    {'batch_size': 8, 'num_workers': 0, 'shuffle': False}
+    """
+    batch_size = hparams["batch_size"]
+    if split != "train":
+        batch_size = hparams.get("eval_batch_size", batch_size)
+    shuffle = split == "train" and hparams.get("sorting") == "random"
+    return {
+        "batch_size": batch_size,
+        "num_workers": hparams.get("num_workers", 0),
+        "shuffle": shuffle,
+    }

@@ -15,6 +15,13 @@
 #                                         FACTS anchors were taken) for
 #                                         sb-RoPEMHA and SummaryMixing at
 #                                         T = 1000 and 4000
+#   bash benchmarks/gpu_run.sh step       OPTIONAL, separate stage: the full
+#                                         pretraining step
+#                                         (pretrain_step_bench.py): eager,
+#                                         SpeechBrain's wav2vec2-base + our 3
+#                                         recipes x L = 5, 12.5, 25 s; then
+#                                         per-layer compile of
+#                                         summarymixing_w2v2 in the time left
 #
 # Time plan, from the FACTS section 7 anchors (~0.2 s per 32k-frame step for
 # most encoders, up to ~1 s for SpeechBrain's RelPosMHAXL at T = 2000; each
@@ -26,6 +33,8 @@
 #
 # Output in $OUT (at most 8 files come back): env.txt, gpu_tests.log,
 # eager.{log,json,md}, compile.{log,json,md}.
+# The step mode writes env.txt, step_eager.{log,json,md} and
+# step_compile.{log,json,md} instead.
 set -uo pipefail
 
 MODE=${1:-default}
@@ -36,6 +45,10 @@ PY=${PYTHON:-python3}
 # BENCH_EXTRA_ARGS="--device cpu --layers 2 --d-model 32 --d-ffn 64
 #                   --nhead 4 --kernel 7 --frames 64 --seq-lens 16,32"
 read -r -a EXTRA <<<"${BENCH_EXTRA_ARGS:-}"
+# The same for the step mode (pretrain_step_bench.py flags), e.g.
+# STEP_EXTRA_ARGS="--device cpu --precision fp32 --utt-seconds 1
+#                  --batch-seconds 2 --set num_encoder_layers=2 ..."
+read -r -a STEP_EXTRA <<<"${STEP_EXTRA_ARGS:-}"
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 
@@ -109,14 +122,40 @@ elif [ "$MODE" = "compile" ]; then
         --max-seconds "$COMP" --json "$OUT/compile.json" "${EXTRA[@]}" \
         2>&1 | tee "$OUT/compile.log"
     STATUS+=("compile rc=${PIPESTATUS[0]}")
+elif [ "$MODE" = "step" ]; then
+    # Optional stage: one full optimizer step of SpeechBrain's stock
+    # wav2vec2-base and of our three recipe YAMLs (FACTS section 7 anchor:
+    # ~0.15-0.18 s per 200 s step for SpeechBrain's; ~16 steps and a
+    # FLOP-counting step per cell, 12 cells: about 2-4 min eager).
+    STEP=("$PY" benchmarks/pretrain_step_bench.py)
+    EAGER=$(( $(left) - 240 < 270 ? $(left) - 240 : 270 ))
+    echo "== full-step benchmark, eager, budget ${EAGER} s"
+    timeout -s INT -k 20 $((EAGER + 45)) "${STEP[@]}" --max-seconds "$EAGER" \
+        --json "$OUT/step_eager.json" "${STEP_EXTRA[@]}" 2>&1 \
+        | tee "$OUT/step_eager.log"
+    STATUS+=("step eager rc=${PIPESTATUS[0]}")
+    COMP=$(( $(left) - 30 ))
+    echo "== full-step benchmark, per-layer compile, budget ${COMP} s"
+    if [ "$COMP" -gt 60 ]; then
+        timeout -s INT -k 20 $((COMP + 20)) "${STEP[@]}" --compile \
+            --models sb-wav2vec2-base,summarymixing_w2v2 \
+            --max-seconds "$COMP" --json "$OUT/step_compile.json" \
+            "${STEP_EXTRA[@]}" 2>&1 | tee "$OUT/step_compile.log"
+        STATUS+=("step compile rc=${PIPESTATUS[0]}")
+    else
+        STATUS+=("step compile skipped: no time left")
+    fi
 else
-    echo "unknown mode '$MODE' (default | compile)" >&2
+    echo "unknown mode '$MODE' (default | compile | step)" >&2
     exit 2
 fi
 
 # The tool returns the end of the output: finish with the tables.
 for md in "$OUT/eager.md" "$OUT/compile.md"; do
     [ -f "$md" ] && sed -n '/^### T/,$p' "$md"
+done
+for md in "$OUT/step_eager.md" "$OUT/step_compile.md"; do
+    [ "$MODE" = "step" ] && [ -f "$md" ] && sed -n '/^### L/,$p' "$md"
 done
 printf '%s\n' "${STATUS[@]}"
 echo "total ${SECONDS} s"

@@ -99,12 +99,13 @@ class W2V2Brain(sb.core.Brain):
             out["context"], out["latents"], mask, out["features_pen"]
         )
         if stage == sb.Stage.TRAIN:
+            # Summed on the device: read (one sync) only at log time.
             window = self._log_window
             window["batches"] += 1
             for key, value in stats.items():
-                window["sums"][key] = window["sums"].get(key, 0.0) + float(
-                    value.detach()
-                )
+                value = value.detach().float()
+                total = window["sums"].get(key)
+                window["sums"][key] = value if total is None else total + value
         else:
             self.valid_stats.append(
                 {k: float(v) for k, v in stats.items() if k != "loss"}
@@ -191,7 +192,7 @@ class W2V2Brain(sb.core.Brain):
         record = {
             "step": self.optimizer_step,
             # Means over the micro-batches since the last log.
-            **{k: v / batches for k, v in window["sums"].items()},
+            **{k: float(v) / batches for k, v in window["sums"].items()},
             "lr": self.step_lr,  # the LR this step used
             "audio_hours_per_step": audio / 3600 / interval,
             "audio_seconds_per_second": audio / max(elapsed, 1e-9),

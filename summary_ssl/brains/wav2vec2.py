@@ -11,8 +11,9 @@ step logs), ``min_masks``, ``train_log_file`` and ``cost_file``.
 What it adds to ``speechbrain.core.Brain`` (hooks keep their signatures):
 
 * a non-finite loss skips that batch's backward (on every DDP rank) and
-  the optimizer step, is counted, and stops training with a clear error
-  after ``nonfinite_patience`` such batches in a row;
+  the optimizer step of its accumulation cycle, is counted, and stops
+  training with a clear error after ``nonfinite_patience`` such batches in
+  a row;
 * the LR schedule and the Gumbel temperature follow the optimizer step;
 * intra-epoch checkpoints only at optimizer-step boundaries, holding the
   RNG states, so a resumed run repeats an uninterrupted one exactly;
@@ -56,6 +57,7 @@ class W2V2Brain(sb.core.Brain):
             self.checkpointer.add_recoverable("cost", self.cost)
         self.nonfinite_in_a_row = 0
         self.nonfinite_total = 0
+        self.skip_this_step = False
         self._reset_log_window()
 
     # -- forward and loss ----------------------------------------------
@@ -117,7 +119,9 @@ class W2V2Brain(sb.core.Brain):
     def fit_batch(self, batch):
         """One micro-batch; an optimizer step every
         ``grad_accumulation_factor`` micro-batches (DDP ``no_sync`` on the
-        others). A non-finite loss skips backward and the step."""
+        others). A non-finite loss skips its backward and the optimizer
+        step of its accumulation cycle (the cycle's gradients are
+        dropped)."""
         self.rng_state.apply_pending()
         should_step = self.step % self.grad_accumulation_factor == 0
         self.on_fit_batch_start(batch, should_step)
@@ -132,12 +136,18 @@ class W2V2Brain(sb.core.Brain):
                 ).backward()
         if not finite:
             self._skip_nonfinite(loss)
+            self.skip_this_step = True  # the whole accumulation cycle
+        stepped = False
+        if should_step and self.skip_this_step:
+            self.zero_grad(set_to_none=True)
+            self.skip_this_step = False
         elif should_step:
             self.nonfinite_in_a_row = 0
             self.step_lr = self.optimizer.param_groups[0]["lr"]
             self.optimizers_step()
             self.hparams.lr_scheduler(self.optimizer)  # LR of the next step
-        self.on_fit_batch_end(batch, outputs, loss, should_step and finite)
+            stepped = True
+        self.on_fit_batch_end(batch, outputs, loss, stepped)
         return loss.detach().cpu()
 
     def _all_ranks_finite(self, loss):

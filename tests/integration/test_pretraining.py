@@ -171,3 +171,28 @@ def test_nonfinite_losses_in_a_row_stop_training(tmp_path, monkeypatch):
     )
     with pytest.raises(RuntimeError, match="non-finite losses in a row"):
         run_pretraining(tmp_path, nonfinite_patience=2, log_interval=1)
+
+
+def test_nonfinite_loss_drops_its_whole_accumulation_cycle(
+    tmp_path, monkeypatch
+):
+    """With 2 micro-batches per step, a NaN in batch 3 drops the cycle of
+    batches 3-4: 8 batches give 3 optimizer steps, not 4."""
+    seen = []
+    original_step = W2V2Brain.optimizers_step
+
+    def optimizers_step(self):
+        seen.append(self.step)
+        original_step(self)
+
+    monkeypatch.setattr(W2V2Brain, "optimizers_step", optimizers_step)
+    monkeypatch.setattr(W2V2Brain, "compute_objectives", _nan_on({3}))
+    brain = run_pretraining(
+        tmp_path,
+        optimizer_step_limit=3,
+        grad_accumulation_factor=2,
+        log_interval=1,
+        number_of_epochs=3,
+    )
+    assert brain.nonfinite_total == 1
+    assert seen == [2, 6, 8]

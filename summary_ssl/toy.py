@@ -1,7 +1,7 @@
 """Settings that shrink the pretraining recipe to the bundled toy corpus.
 
 Used by the demo (``make demo``) and the tests, so both run the real
-recipe and YAML (masking and objective included), only smaller: 600
+recipe and YAML (masking and objective included), only smaller: 800
 steps take about 20 s on 2 idle CPU cores.
 
 Authors
@@ -28,7 +28,7 @@ PRETRAIN_TOY_OVERRIDES = {
     "num_buckets": 4,
     "grad_accumulation_factor": 1,
     "number_of_epochs": 100,
-    "optimizer_step_limit": 600,
+    "optimizer_step_limit": 800,
     "lr": 0.002,
     "warmup_steps": 20,
     "d_model": 64,

@@ -56,7 +56,7 @@ def pretrain(output, device, steps):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", default=str(REPO / "results" / "demo"))
-    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--steps", type=int, default=800)
     parser.add_argument("--probe-epochs", type=int, default=15)
     parser.add_argument(
         "--device", default="cuda" if torch.cuda.is_available() else "cpu"

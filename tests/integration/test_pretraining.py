@@ -22,7 +22,7 @@ def pretrained(tmp_path_factory):
 def test_contrastive_loss_falls_and_accuracy_beats_chance(pretrained):
     folder, brain = pretrained
     steps = read_steps(folder)
-    assert max(steps) == 600 and brain.optimizer_step == 600
+    assert max(steps) == 800 and brain.optimizer_step == 800
     records = [steps[s] for s in sorted(steps)]
     first, last = records[:3], records[-5:]
 

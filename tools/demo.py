@@ -82,8 +82,8 @@ def main():
         f" -> {last['accuracy']:.3f}; encoder exported to {encoder}"
     )
     print(
-        f"[2/2] MP3S SLURP intent probe on the frozen encoder, next to "
-        f"the same encoder randomly initialised and to filterbanks"
+        "[2/2] MP3S SLURP intent probe on the frozen encoder, next to "
+        "the same encoder randomly initialised and to filterbanks"
     )
     probe_out = output / "mp3s"
     subprocess.run(
@@ -103,7 +103,6 @@ def main():
         ],
         check=True,
     )
-    print((probe_out / "results.md").read_text())
     print(
         f"Demo finished in {time.time() - start:.0f} s; everything is in "
         f"{output}"

@@ -121,7 +121,11 @@ class W2V2Brain(sb.core.Brain):
         ``grad_accumulation_factor`` micro-batches (DDP ``no_sync`` on the
         others). A non-finite loss skips its backward and the optimizer
         step of its accumulation cycle (the cycle's gradients are
-        dropped)."""
+        dropped). A batch with no readable audio (None, see
+        ``summary_ssl.dataio.readable_batches``) is skipped."""
+        if batch is None:
+            logger.warning("Skipped a batch with no readable audio.")
+            return torch.tensor(self.avg_train_loss)  # average unchanged
         self.rng_state.apply_pending()
         should_step = self.step % self.grad_accumulation_factor == 0
         self.on_fit_batch_start(batch, should_step)
@@ -149,6 +153,15 @@ class W2V2Brain(sb.core.Brain):
             stepped = True
         self.on_fit_batch_end(batch, outputs, loss, stepped)
         return loss.detach().cpu()
+
+    def evaluate_batch(self, batch, stage):
+        """SpeechBrain's, but skips a batch with no readable audio."""
+        if batch is None:
+            logger.warning("Skipped a batch with no readable audio.")
+            return torch.tensor(getattr(self, "_last_eval_loss", 0.0))
+        loss = super().evaluate_batch(batch, stage)
+        self._last_eval_loss = float(loss)
+        return loss
 
     def _all_ranks_finite(self, loss):
         """Whether the loss is finite on every rank (so all ranks skip

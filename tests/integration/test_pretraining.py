@@ -196,3 +196,29 @@ def test_nonfinite_loss_drops_its_whole_accumulation_cycle(
     )
     assert brain.nonfinite_total == 1
     assert seen == [2, 6, 8]
+
+
+def test_audio_that_goes_bad_after_preparation_is_skipped(tmp_path):
+    """A file truncated after data preparation is dropped from its batch
+    with a warning; the run finishes."""
+    import shutil
+
+    from summary_ssl.toy import PRETRAIN_TOY_OVERRIDES
+
+    corpus = tmp_path / "LibriSpeech"
+    shutil.copytree(PRETRAIN_TOY_OVERRIDES["data_folder"], corpus)
+    out = tmp_path / "run"
+    run_pretraining(out, data_folder=str(corpus), optimizer_step_limit=2)
+    victim = sorted((corpus / "train-clean-100").rglob("*.flac"))[0]
+    victim.write_bytes(victim.read_bytes()[:200])  # header kept, data cut
+    (out / "train_steps.jsonl").unlink(missing_ok=True)
+    for ckpt in (out / "save").glob("CKPT+*"):
+        shutil.rmtree(ckpt)
+    brain = run_pretraining(
+        out,
+        data_folder=str(corpus),
+        optimizer_step_limit=30,
+        number_of_epochs=2,
+        skip_prep=True,
+    )
+    assert brain.optimizer_step == 30

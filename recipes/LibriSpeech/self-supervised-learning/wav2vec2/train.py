@@ -25,9 +25,12 @@ from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from summary_ssl.brains.hparams_checks import check_pretraining_hparams
 from summary_ssl.brains.wav2vec2 import W2V2Brain
-from summary_ssl.dataio.audio_checks import load_audio
 from summary_ssl.dataio.audio_folder import prepare_audio_folder
 from summary_ssl.dataio.librispeech import prepare_librispeech
+from summary_ssl.dataio.readable_batches import (
+    collate_readable,
+    load_audio_or_empty,
+)
 from summary_ssl.pretrained import export_encoder
 
 logger = logging.getLogger(__name__)
@@ -87,7 +90,9 @@ def dataio_prepare(hparams):
     @sb.utils.data_pipeline.takes("wav")
     @sb.utils.data_pipeline.provides("sig")
     def audio_pipeline(wav):
-        return load_audio(wav, sample_rate=sample_rate)
+        # A file that went bad after preparation is dropped from its batch
+        # (logged), instead of crashing the run mid-epoch.
+        return load_audio_or_empty(wav, sample_rate=sample_rate)
 
     datasets = []
     for csv in (train_csv, valid_csv):
@@ -166,10 +171,12 @@ def main(argv=None):
         train_loader_kwargs={
             "batch_sampler": train_sampler,
             "num_workers": workers,
+            "collate_fn": collate_readable,
         },
         valid_loader_kwargs={
             "batch_sampler": valid_sampler,
             "num_workers": workers,
+            "collate_fn": collate_readable,
         },
     )
     if if_main_process():

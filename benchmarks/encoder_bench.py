@@ -49,30 +49,22 @@ Authors
 * summary_ssl contributors 2026
 """
 
-import argparse
-import datetime
-import gc
-import json
 import math
-import os
-import platform
-import shlex
-import statistics
 import sys
 import time
-import traceback
-import warnings
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 
-_REPO = Path(__file__).resolve().parents[1]
-if str(_REPO) not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, str(_REPO))
+_HERE = Path(__file__).resolve().parent
+_REPO = _HERE.parent
+for _path in (_REPO, _HERE):  # run from a checkout without installing
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 try:
-    import speechbrain
+    import bench_common as common
     from speechbrain.lobes.models.transformer.Conformer import (
         ConformerEncoder as SBConformerEncoder,
     )
@@ -104,7 +96,6 @@ DTYPES = {
 }
 # Norm-wise relative error above which the guard warns (12 layers deep).
 GUARD_TOL = {"bf16": 5e-2, "fp16": 1e-2, "fp32": 1e-4}
-GIB = 2.0**30
 
 
 # --------------------------------------------------------------------------
@@ -318,11 +309,6 @@ def make_inputs(lengths, T, d, device, seed):
 # --------------------------------------------------------------------------
 
 
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _rel_errors(out, ref, padding):
     """(norm-wise relative error, max abs error / max |ref|) on real
     frames, in float64."""
@@ -336,48 +322,6 @@ def _rel_errors(out, ref, padding):
     norm = float(diff.norm() / ref.norm().clamp_min(1e-30))
     peak = float(diff.abs().max() / ref.abs().max().clamp_min(1e-30))
     return norm, peak
-
-
-def _dynamo_counters():
-    """Copies dynamo's graph/break counters (empty dict if unavailable)."""
-    try:
-        from torch._dynamo.utils import counters
-    except ImportError:  # pragma: no cover
-        return {}
-    return {
-        "unique_graphs": int(counters["stats"].get("unique_graphs", 0)),
-        "graph_breaks": {
-            str(k)[:200]: int(v) for k, v in counters["graph_break"].items()
-        },
-    }
-
-
-def _clear_dynamo():
-    torch._dynamo.reset()
-    try:
-        from torch._dynamo.utils import counters
-
-        counters.clear()
-    except ImportError:  # pragma: no cover
-        pass
-
-
-class _Budget:
-    """Skips cells that would not finish within ``max_seconds``."""
-
-    def __init__(self, max_seconds):
-        self.max_seconds = max_seconds
-        self.start = time.perf_counter()
-        self.longest = 0.0
-
-    def allows_another(self):
-        if not self.max_seconds:
-            return True
-        elapsed = time.perf_counter() - self.start
-        return elapsed + self.longest <= self.max_seconds
-
-    def record(self, seconds):
-        self.longest = max(self.longest, seconds)
 
 
 def run_cell(cell, lengths, args, device):
@@ -414,20 +358,20 @@ def run_cell(cell, lengths, args, device):
     runner = model
     if args.compile:
         cell["stage"] = "compile"
-        _clear_dynamo()
+        common.clear_dynamo()
         if args.compile_scope == "encoder":
             runner = torch.compile(model, dynamic=False)
         else:
             for layer in model.encoder.layers:
                 layer.compile(dynamic=False)
-        _sync(device)
+        common.sync(device)
         t0 = time.perf_counter()
         with autocast:
             out = runner(x, padding)
         out.backward(grad.to(out.dtype))
-        _sync(device)
+        common.sync(device)
         cell["compile_s"] = time.perf_counter() - t0
-        cell["dynamo"] = _dynamo_counters()
+        cell["dynamo"] = common.dynamo_counters()
         if do_guard:
             norm, peak = _rel_errors(out.detach().float(), eager_out, padding)
             cell["guard_compiled_vs_eager"] = {
@@ -447,41 +391,7 @@ def run_cell(cell, lengths, args, device):
         out.backward(grad if grad.dtype == out.dtype else grad.to(out.dtype))
         return out.detach() if keep else None
 
-    cell["stage"] = "warmup"
-    for _ in range(args.warmup):
-        step()
-    _sync(device)
-    if device.type == "cuda":
-        gc.collect()
-        torch.cuda.reset_peak_memory_stats(device)
-        # Peak over a (warm) warm-up step plus the timed steps.
-        step()
-        torch.cuda.synchronize(device)
-
-    cell["stage"] = "timing"
-    times_ms = []
-    if device.type == "cuda":
-        starts = [
-            torch.cuda.Event(enable_timing=True) for _ in range(args.iters)
-        ]
-        ends = [torch.cuda.Event(enable_timing=True) for _ in range(args.iters)]
-        for i in range(args.iters):
-            starts[i].record()
-            step()
-            ends[i].record()
-        torch.cuda.synchronize(device)
-        times_ms = [s.elapsed_time(e) for s, e in zip(starts, ends)]
-        cell["peak_gib"] = torch.cuda.max_memory_allocated(device) / GIB
-    else:
-        for _ in range(args.iters):
-            t0 = time.perf_counter()
-            step()
-            times_ms.append((time.perf_counter() - t0) * 1e3)
-        cell["peak_gib"] = None
-
-    if device.type == "cuda" and args.sync_check:
-        cell["stage"] = "sync-check"
-        cell["host_syncs_per_step"] = _count_syncs(step, device)
+    times_ms = common.time_steps(cell, step, args, device)
 
     cell["stage"] = "check"  # one more (untimed) step, same graph
     out = step(keep=True)
@@ -489,26 +399,8 @@ def run_cell(cell, lengths, args, device):
     if not bool(torch.isfinite(real).all()):
         cell["status"] = "nonfinite"
     del out, real
-    cell.pop("stage")
-    cell["times_ms"] = times_ms
-    cell["ms"] = statistics.median(times_ms)
-    cell["ms_min"] = min(times_ms)
-    cell["ms_max"] = max(times_ms)
+    common.record_times(cell, times_ms)
     return cell
-
-
-def _count_syncs(step, device):
-    """Host-device synchronisations in one step (CUDA sync debug mode)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        torch.cuda.set_sync_debug_mode("warn")
-        try:
-            step()
-        finally:
-            torch.cuda.set_sync_debug_mode("default")
-        torch.cuda.synchronize(device)
-    syncs = [w for w in caught if "synchroniz" in str(w.message).lower()]
-    return len(syncs)
 
 
 def add_derived(cell, lengths, args):
@@ -542,10 +434,6 @@ def add_derived(cell, lengths, args):
 # --------------------------------------------------------------------------
 
 
-def _fmt(value, spec):
-    return "—" if value is None else format(value, spec)
-
-
 def _notes(cell, args):
     notes = []
     if cell["status"] not in ("ok",):
@@ -558,12 +446,7 @@ def _notes(cell, args):
             err = cell[key]["rel_err"]
             flag = "" if err <= GUARD_TOL[args.dtype] else " WARN"
             notes.append(f"{label} {err:.1e}{flag}")
-    if cell.get("host_syncs_per_step") is not None:
-        notes.append(f"{cell['host_syncs_per_step']} host syncs/step")
-    dynamo = cell.get("dynamo")
-    if dynamo:
-        breaks = sum(dynamo["graph_breaks"].values())
-        notes.append(f"{dynamo['unique_graphs']} graphs, {breaks} breaks")
+    notes += common.host_and_dynamo_notes(cell)
     return "; ".join(notes)
 
 
@@ -592,33 +475,29 @@ def table_for_T(T, cells, args):
         "peak GiB",
         "MFU %",
     ]
-    if args.compile:
-        cols.append("compile s")
-    cols.append("notes")
-    lines = [head, "", "| " + " | ".join(cols) + " |"]
-    lines.append("|" + "|".join("---" for _ in cols) + "|")
-    for c in cells:
-        if c["status"] in ("ok", "nonfinite"):
-            ratio = base["ms"] / c["ms"] if base else None
-            row = [
-                c["encoder"],
-                _fmt(c.get("params_M"), ".4g"),
-                _fmt(c["ms"], ".1f"),
-                _fmt(c["real_frames_per_s"] / 1e3, ".1f"),
-                _fmt(c["total_frames_per_s"] / 1e3, ".1f"),
-                "n/a" if ratio is None else f"{ratio:.2f}",
-                _fmt(c.get("peak_gib"), ".1f"),
-                _fmt(c["mfu_pct"], ".1f"),
-            ]
-        else:
-            label = {"oom": "OOM", "skipped": "skipped"}.get(c["status"], "ERR")
-            row = [c["encoder"], _fmt(c.get("params_M"), ".4g")]
-            row += [label] * 6
-        if args.compile:
-            row.append(_fmt(c.get("compile_s"), ".0f"))
-        row.append(_notes(c, args))
-        lines.append("| " + " | ".join(row) + " |")
-    return lines
+
+    def ok_row(c):
+        ratio = base["ms"] / c["ms"] if base else None
+        return [
+            c["encoder"],
+            common.fmt(c.get("params_M"), ".4g"),
+            common.fmt(c["ms"], ".1f"),
+            common.fmt(c["real_frames_per_s"] / 1e3, ".1f"),
+            common.fmt(c["total_frames_per_s"] / 1e3, ".1f"),
+            "n/a" if ratio is None else f"{ratio:.2f}",
+            common.fmt(c.get("peak_gib"), ".1f"),
+            common.fmt(c["mfu_pct"], ".1f"),
+        ]
+
+    return common.cell_table(
+        head,
+        cols,
+        cells,
+        ok_row=ok_row,
+        notes=lambda c: _notes(c, args),
+        name_key="encoder",
+        compiled=args.compile,
+    )
 
 
 def header_lines(meta):
@@ -641,11 +520,7 @@ def header_lines(meta):
     lines = [
         "## Encoder microbenchmark (fwd+bwd training step, no optimizer)",
         "",
-        f"- date: {meta['date']}",
-        f"- device: {meta['device_name']}",
-        f"- torch {meta['torch']}, speechbrain {meta['speechbrain']}, "
-        f"python {meta['python']}, CUDA {meta['cuda']}",
-        f"- command: `{meta['command']}`",
+        *common.run_header_lines(meta),
         f"- model: {meta['layers']} layers, d_model {meta['d_model']}, "
         f"FFN {meta['d_ffn']}, {meta['nhead']} heads, kernel "
         f"{meta['kernel']}, dropout {meta['dropout']}; FlashMHA rotary: "
@@ -668,22 +543,8 @@ def header_lines(meta):
         "with CUDA sync debug mode",
     ]
     if meta["device"] != "cuda":
-        lines += [
-            "",
-            "**NOTE: this ran on the CPU. CPU numbers are a smoke test, "
-            "NOT the benchmark.**",
-        ]
+        lines += common.CPU_NOTE
     return lines
-
-
-def _write_json(path, meta, cells):
-    if not path:
-        return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps({"meta": meta, "results": cells}, indent=1))
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------
@@ -693,10 +554,7 @@ def _write_json(path, meta, cells):
 
 def parse_args(argv):
     """Command-line options."""
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    p = common.new_parser(__doc__)
     p.add_argument("--encoders", default=",".join(ENCODERS))
     p.add_argument("--seq-lens", default="250,500,1000,2000,4000")
     p.add_argument("--frames", type=int, default=32000)
@@ -716,38 +574,24 @@ def parse_args(argv):
         help="torch.compile the whole encoder, or each layer (regional: "
         "one compilation shared by the layers, much faster to compile)",
     )
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--iters", type=int, default=10)
+    common.add_timing_args(p)
     p.add_argument(
         "--guard",
         choices=("ours", "all", "none"),
         default="ours",
         help="which encoders get the eager/fp32/compiled output check",
     )
-    p.add_argument("--peak-tflops", type=float, default=800.0)
-    p.add_argument("--device", default=None, help="default: cuda if any")
-    p.add_argument("--seed", type=int, default=0)
+    common.add_machine_args(p)
     p.add_argument("--flash-no-rotary", action="store_true")
     p.add_argument("--cudnn-benchmark", action="store_true")
-    p.add_argument(
-        "--no-sync-check",
-        dest="sync_check",
-        action="store_false",
-        help="skip counting host-device syncs (CUDA sync debug mode)",
-    )
+    common.add_sync_check_arg(p)
     p.add_argument(
         "--order",
         choices=("T", "encoder"),
         default="T",
         help="loop order of the cells",
     )
-    p.add_argument(
-        "--max-seconds",
-        type=float,
-        default=0.0,
-        help="skip cells that would end past this many seconds (0: none)",
-    )
-    p.add_argument("--json", default=None, help="write results here")
+    common.add_output_args(p)
     args = p.parse_args(argv)
     args.encoders = [e for e in args.encoders.split(",") if e]
     unknown = [e for e in args.encoders if e not in ENCODERS]
@@ -759,41 +603,14 @@ def parse_args(argv):
 
 def main(argv=None):
     """Runs the benchmark; returns ``(markdown_text, results_dict)``."""
-    if argv is None:
-        argv = sys.argv[1:]
-        command = shlex.join(["python", sys.argv[0]] + list(argv))
-    else:
-        command = shlex.join(["encoder_bench.main"] + list(argv))
+    argv, command = common.command_line(argv, "encoder_bench.main")
     args = parse_args(argv)
-    device = torch.device(
-        args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    )
-    if device.type == "cuda":
-        if device.index is None:  # set_device and friends want an index
-            device = torch.device("cuda", torch.cuda.current_device())
-        torch.cuda.set_device(device)
-        torch.backends.cudnn.benchmark = args.cudnn_benchmark
+    device = common.select_device(args)
     if args.compile:
-        for knob in ("cache_size_limit", "recompile_limit"):
-            if hasattr(torch._dynamo.config, knob):
-                setattr(torch._dynamo.config, knob, 64)
+        common.raise_recompile_limits()
 
     meta = dict(
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds"
-        ),
-        device=device.type,
-        device_name=(
-            torch.cuda.get_device_name(device)
-            if device.type == "cuda"
-            else f"CPU ({platform.processor() or platform.machine()}, "
-            f"{torch.get_num_threads()} threads)"
-        ),
-        torch=torch.__version__,
-        speechbrain=speechbrain.__version__,
-        python=platform.python_version(),
-        cuda=torch.version.cuda,
-        command=command,
+        **common.run_meta(device, command),
         **{
             k: getattr(args, k)
             for k in (
@@ -823,8 +640,7 @@ def main(argv=None):
         lengths={},
     )
     header = header_lines(meta)
-    print("\n".join(header), flush=True)
-    print("", flush=True)
+    common.print_header(header)
 
     plan = []
     for T in args.seq_lens:
@@ -848,19 +664,13 @@ def main(argv=None):
             cell.update(status="skipped", error="skipped (interrupted)")
             cells.append(cell)
 
-    lines = list(header) + [""]
+    tables = []
     for T in args.seq_lens:
         group = [c for c in cells if c["T"] == T]
         if group:
-            lines += table_for_T(T, group, args) + [""]
-    text = "\n".join(lines)
-    print("\n".join(lines[len(header) :]), flush=True)
-    results = {"meta": meta, "results": cells, "markdown": text}
-    _write_json(args.json, meta, cells)
-    if args.json:
-        md_path = Path(args.json).with_suffix(".md")
-        md_path.write_text(text + "\n")
-    return text, results
+            tables.append(table_for_T(T, group, args))
+    text = common.finish_report(header, tables, args.json, meta, cells)
+    return text, {"meta": meta, "results": cells, "markdown": text}
 
 
 def _new_cell(name, T, lengths):
@@ -876,64 +686,39 @@ def _new_cell(name, T, lengths):
 def _run_plan(plan, args, device, meta, cells):
     """Runs every (encoder, T) cell of ``plan``, appending to ``cells``;
     a failed cell is recorded (OOM, error) and the run goes on."""
-    budget = _Budget(args.max_seconds)
-    interrupted = False
-    for name, T, lengths in plan:
-        cell = _new_cell(name, T, lengths)
-        if interrupted or not budget.allows_another():
-            why = "interrupted" if interrupted else "time budget"
-            cell.update(status="skipped", error=f"skipped ({why})")
-            cells.append(cell)
-            continue
-        t0 = time.perf_counter()
-        try:
-            run_cell(cell, lengths, args, device)
-            add_derived(cell, lengths, args)
-        except KeyboardInterrupt:
-            interrupted = True
-            cell.update(status="skipped", error="skipped (interrupted)")
-        except torch.cuda.OutOfMemoryError:
-            cell.update(status="oom", error=f"OOM in {cell.get('stage')}")
-        except Exception as error:  # noqa: BLE001 - report it, go on
-            if "out of memory" in str(error).lower():  # e.g. wrapped OOM
-                cell.update(status="oom", error=f"OOM in {cell.get('stage')}")
-            else:
-                cell.update(
-                    status="error",
-                    error=f"{type(error).__name__} in {cell.get('stage')}: "
-                    f"{str(error)[:300]}",
-                    traceback=traceback.format_exc()[-3000:],
-                )
-                print(cell["traceback"], file=sys.stderr, flush=True)
-        cells.append(cell)
-        if device.type == "cuda":
-            gc.collect()
-            torch.cuda.empty_cache()
-        if args.compile:
-            _clear_dynamo()
-        cell["cell_s"] = time.perf_counter() - t0
-        budget.record(cell["cell_s"])
-        _progress(cell)
-        _write_json(args.json, meta, cells)
+
+    def measure(cell, lengths):
+        run_cell(cell, lengths, args, device)
+        add_derived(cell, lengths, args)
+
+    common.run_cells(
+        plan,
+        cells,
+        common.Budget(args.max_seconds),
+        new_cell=_new_cell,
+        measure=measure,
+        progress=_progress,
+        args=args,
+        device=device,
+        meta=meta,
+        gc_on_cpu=False,
+    )
 
 
 def _progress(cell):
-    if cell["status"] in ("ok", "nonfinite"):
-        msg = (
-            f"{cell['ms']:.1f} ms, "
-            f"{cell['real_frames_per_s'] / 1e3:.1f}k real frames/s, "
-            f"MFU {cell['mfu_pct']:.1f}%"
-        )
-        if cell.get("peak_gib") is not None:
-            msg += f", {cell['peak_gib']:.1f} GiB"
-        if "compile_s" in cell:
-            msg += f", compile {cell['compile_s']:.0f} s"
-    else:
-        msg = cell.get("error", cell["status"])
-    print(
-        f"[{cell['encoder']} T={cell['T']}] {msg} ({cell['cell_s']:.1f} s)",
-        flush=True,
+    common.print_progress(
+        cell,
+        f"{cell['encoder']} T={cell['T']}",
+        lambda c: (
+            f"{c['ms']:.1f} ms, "
+            f"{c['real_frames_per_s'] / 1e3:.1f}k real frames/s, "
+            f"MFU {c['mfu_pct']:.1f}%"
+        ),
+        _print_guards,
     )
+
+
+def _print_guards(cell):
     for key in ("guard_eager_vs_fp32", "guard_compiled_vs_eager"):
         if key in cell:
             err = cell[key]
@@ -945,9 +730,6 @@ def _progress(cell):
                 + ("ok" if ok else "WARNING: MISMATCH"),
                 flush=True,
             )
-    for reason, count in cell.get("dynamo", {}).get("graph_breaks", {}).items():
-        first = reason.strip().splitlines()[0] if reason.strip() else "?"
-        print(f"    graph break x{count}: {first}", flush=True)
 
 
 if __name__ == "__main__":

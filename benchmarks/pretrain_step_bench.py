@@ -66,19 +66,12 @@ Authors
 * summary_ssl contributors 2026
 """
 
-import argparse
-import datetime
 import functools
-import gc
 import math
-import platform
 import random
-import shlex
-import statistics
 import sys
 import tempfile
 import time
-import traceback
 import types
 from pathlib import Path
 
@@ -94,19 +87,9 @@ for _path in (_REPO, _HERE):  # run from a checkout without installing
         sys.path.insert(0, str(_path))
 
 try:
-    import speechbrain as sb
-
     # Timing and reporting helpers shared with the encoder microbenchmark.
-    from encoder_bench import (
-        GIB,
-        _Budget,
-        _clear_dynamo,
-        _count_syncs,
-        _dynamo_counters,
-        _fmt,
-        _sync,
-        _write_json,
-    )
+    import bench_common as common
+    import speechbrain as sb
     from hyperpyyaml import load_hyperpyyaml
     from speechbrain.lobes.models.wav2vec import compute_mask, sample_negatives
 
@@ -411,13 +394,21 @@ def _parse_overrides(items, parser):
     return common, per_model
 
 
-def _run_opts(args, device, hparams):
-    return {
-        "device": str(device),
-        "precision": args.precision,
-        "grad_accumulation_factor": args.grad_accum,
-        "max_grad_norm": float(hparams["max_grad_norm"]),
-    }
+def _new_brain(brain_class, hparams, args, device):
+    """A ``brain_class`` Brain of the YAML's modules and optimizer, with
+    the run options of the command line (no checkpointer)."""
+    return brain_class(
+        modules=hparams["modules"],
+        opt_class=hparams["optimizer"],
+        hparams=hparams,
+        run_opts={
+            "device": str(device),
+            "precision": args.precision,
+            "grad_accumulation_factor": args.grad_accum,
+            "max_grad_norm": float(hparams["max_grad_norm"]),
+        },
+        checkpointer=None,
+    )
 
 
 def _adamw(opt_partial, fused):
@@ -448,13 +439,7 @@ def build_sb_baseline(args, device, tmp):
     """SpeechBrain's stock wav2vec2-base in an ``SBStockW2V2Brain``."""
     torch.manual_seed(args.seed)
     hparams = load_hyperpyyaml(SB_BASE_YAML, dict(args.sb_overrides))
-    brain = SBStockW2V2Brain(
-        modules=hparams["modules"],
-        opt_class=hparams["optimizer"],
-        hparams=hparams,
-        run_opts=_run_opts(args, device, hparams),
-        checkpointer=None,
-    )
+    brain = _new_brain(SBStockW2V2Brain, hparams, args, device)
     fused = args.fused_adamw == "all"
     info = {
         "optimizer": _init_optimizer(brain, fused, device),
@@ -483,13 +468,7 @@ def build_ours(name, args, device, tmp):
     torch.manual_seed(args.seed)
     with open(path, encoding="utf-8") as f:
         hparams = load_hyperpyyaml(f, overrides)
-    brain = W2V2Brain(
-        modules=hparams["modules"],
-        opt_class=hparams["optimizer"],
-        hparams=hparams,
-        run_opts=_run_opts(args, device, hparams),
-        checkpointer=None,
-    )
+    brain = _new_brain(W2V2Brain, hparams, args, device)
     fused = args.fused_adamw in ("ours", "all")
     info = {
         "optimizer": _init_optimizer(brain, fused, device),
@@ -621,52 +600,19 @@ def run_cell(cell, pool, args, device, tmp):
 
     cell["stage"] = "flop count"
     cell["step_flops"] = _count_flops(stepper, brain.modules)
-    _sync(device)
+    common.sync(device)
 
     if args.compile and name != BASELINE:
         cell["stage"] = "compile"
-        _clear_dynamo()
+        common.clear_dynamo()
         cell["compiled_layers"] = _compile_layers(hparams)
         t0 = time.perf_counter()
         stepper.step()
-        _sync(device)
+        common.sync(device)
         cell["compile_s"] = time.perf_counter() - t0
-        cell["dynamo"] = _dynamo_counters()
+        cell["dynamo"] = common.dynamo_counters()
 
-    cell["stage"] = "warmup"
-    for _ in range(args.warmup):
-        stepper.step()
-    _sync(device)
-    if device.type == "cuda":
-        gc.collect()
-        torch.cuda.reset_peak_memory_stats(device)
-        stepper.step()  # peak over one more (warm) step and the timed ones
-        torch.cuda.synchronize(device)
-
-    cell["stage"] = "timing"
-    if device.type == "cuda":
-        starts = [
-            torch.cuda.Event(enable_timing=True) for _ in range(args.iters)
-        ]
-        ends = [torch.cuda.Event(enable_timing=True) for _ in range(args.iters)]
-        for i in range(args.iters):
-            starts[i].record()
-            stepper.step()
-            ends[i].record()
-        torch.cuda.synchronize(device)
-        times_ms = [s.elapsed_time(e) for s, e in zip(starts, ends)]
-        cell["peak_gib"] = torch.cuda.max_memory_allocated(device) / GIB
-    else:
-        times_ms = []
-        for _ in range(args.iters):
-            t0 = time.perf_counter()
-            stepper.step()
-            times_ms.append((time.perf_counter() - t0) * 1e3)
-        cell["peak_gib"] = None
-
-    if device.type == "cuda" and args.sync_check:
-        cell["stage"] = "sync-check"
-        cell["host_syncs_per_step"] = _count_syncs(stepper.step, device)
+    times_ms = common.time_steps(cell, stepper.step, args, device)
 
     cell["stage"] = "check"
     loss = float(stepper.last_loss)
@@ -676,11 +622,7 @@ def run_cell(cell, pool, args, device, tmp):
     if not math.isfinite(loss) or skipped:
         cell["status"] = "nonfinite"
     cell["optimizer_steps"] = brain.optimizer_step
-    cell.pop("stage")
-    cell["times_ms"] = times_ms
-    cell["ms"] = statistics.median(times_ms)
-    cell["ms_min"] = min(times_ms)
-    cell["ms_max"] = max(times_ms)
+    common.record_times(cell, times_ms)
     seconds = cell["ms"] / 1e3
     cell["audio_s_per_s"] = cell["audio_s"] * args.grad_accum / seconds
     cell["tflops"] = cell["step_flops"] / seconds / 1e12
@@ -699,12 +641,7 @@ def _notes(cell):
         notes.append(cell.get("error", cell["status"]))
     if "optimizer" in cell:
         notes.append(cell["optimizer"])
-    if cell.get("host_syncs_per_step") is not None:
-        notes.append(f"{cell['host_syncs_per_step']} host syncs/step")
-    dynamo = cell.get("dynamo")
-    if dynamo:
-        breaks = sum(dynamo["graph_breaks"].values())
-        notes.append(f"{dynamo['unique_graphs']} graphs, {breaks} breaks")
+    notes += common.host_and_dynamo_notes(cell)
     if cell.get("last_loss") is not None:
         notes.append(f"loss {cell['last_loss']:.4g}")
     return "; ".join(notes)
@@ -732,33 +669,29 @@ def table_for_length(utt_s, cells, args):
         "peak GiB",
         "MFU %",
     ]
-    if args.compile:
-        cols.append("compile s")
-    cols.append("notes")
-    lines = [head, "", "| " + " | ".join(cols) + " |"]
-    lines.append("|" + "|".join("---" for _ in cols) + "|")
-    for c in cells:
-        if c["status"] in ("ok", "nonfinite"):
-            ratio = c["audio_s_per_s"] / base["audio_s_per_s"] if base else None
-            big = c["audio_s_per_s"] >= 100
-            row = [
-                c["model"],
-                _fmt(c.get("params_M"), ".4g"),
-                _fmt(c["ms"], ".1f"),
-                _fmt(c["audio_s_per_s"], ".0f" if big else ".3g"),
-                "n/a" if ratio is None else f"{ratio:.2f}",
-                _fmt(c.get("peak_gib"), ".1f"),
-                _fmt(c["mfu_pct"], ".1f"),
-            ]
-        else:
-            label = {"oom": "OOM", "skipped": "skipped"}.get(c["status"], "ERR")
-            row = [c["model"], _fmt(c.get("params_M"), ".4g")]
-            row += [label] * 5
-        if args.compile:
-            row.append(_fmt(c.get("compile_s"), ".0f"))
-        row.append(_notes(c))
-        lines.append("| " + " | ".join(row) + " |")
-    return lines
+
+    def ok_row(c):
+        ratio = c["audio_s_per_s"] / base["audio_s_per_s"] if base else None
+        big = c["audio_s_per_s"] >= 100
+        return [
+            c["model"],
+            common.fmt(c.get("params_M"), ".4g"),
+            common.fmt(c["ms"], ".1f"),
+            common.fmt(c["audio_s_per_s"], ".0f" if big else ".3g"),
+            "n/a" if ratio is None else f"{ratio:.2f}",
+            common.fmt(c.get("peak_gib"), ".1f"),
+            common.fmt(c["mfu_pct"], ".1f"),
+        ]
+
+    return common.cell_table(
+        head,
+        cols,
+        cells,
+        ok_row=ok_row,
+        notes=_notes,
+        name_key="model",
+        compiled=args.compile,
+    )
 
 
 def header_lines(meta):
@@ -784,11 +717,7 @@ def header_lines(meta):
     lines = [
         title,
         "",
-        f"- date: {meta['date']}",
-        f"- device: {meta['device_name']}",
-        f"- torch {meta['torch']}, speechbrain {meta['speechbrain']}, "
-        f"python {meta['python']}, CUDA {meta['cuda']}",
-        f"- command: `{meta['command']}`",
+        *common.run_header_lines(meta),
         f"- models: {BASELINE} = SpeechBrain 1.1.2 classes as its "
         "wav2vec2_base.yaml + train_sb_wav2vec2.py build and step them; "
         f"ours = recipe YAMLs in {meta['recipe_dir_rel']} stepped by "
@@ -818,11 +747,7 @@ def header_lines(meta):
         f"{meta['peak_tflops']:g} TFLOP/s",
     ]
     if cpu:
-        lines += [
-            "",
-            "**NOTE: this ran on the CPU. CPU numbers are a smoke test, "
-            "NOT the benchmark.**",
-        ]
+        lines += common.CPU_NOTE
     return lines
 
 
@@ -833,10 +758,7 @@ def header_lines(meta):
 
 def parse_args(argv):
     """Command-line options."""
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    p = common.new_parser(__doc__)
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument(
         "--utt-seconds",
@@ -857,8 +779,7 @@ def parse_args(argv):
     )
     p.add_argument("--pool", type=int, default=2, help="batches rotated")
     p.add_argument("--precision", choices=PRECISIONS, default="bf16")
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--iters", type=int, default=10)
+    common.add_timing_args(p)
     p.add_argument(
         "--set",
         dest="set_items",
@@ -886,24 +807,11 @@ def parse_args(argv):
         "stock step uses torch's default)",
     )
     p.add_argument("--compile", action="store_true")
-    p.add_argument("--peak-tflops", type=float, default=800.0)
-    p.add_argument("--device", default=None, help="default: cuda if any")
-    p.add_argument("--seed", type=int, default=0)
+    common.add_machine_args(p)
     p.add_argument("--recipe-dir", default=str(RECIPE_DIR))
     p.add_argument("--cudnn-benchmark", action="store_true")
-    p.add_argument(
-        "--no-sync-check",
-        dest="sync_check",
-        action="store_false",
-        help="skip counting host-device syncs (CUDA sync debug mode)",
-    )
-    p.add_argument(
-        "--max-seconds",
-        type=float,
-        default=0.0,
-        help="skip cells that would end past this many seconds (0: none)",
-    )
-    p.add_argument("--json", default=None, help="write results here")
+    common.add_sync_check_arg(p)
+    common.add_output_args(p)
     args = p.parse_args(argv)
     args.models = [m for m in args.models.split(",") if m]
     unknown = [m for m in args.models if m not in MODELS]
@@ -921,47 +829,20 @@ def parse_args(argv):
 
 def main(argv=None):
     """Runs the benchmark; returns ``(markdown_text, results_dict)``."""
-    if argv is None:
-        argv = sys.argv[1:]
-        command = shlex.join(["python", sys.argv[0]] + list(argv))
-    else:
-        command = shlex.join(["pretrain_step_bench.main"] + list(argv))
+    argv, command = common.command_line(argv, "pretrain_step_bench.main")
     args = parse_args(argv)
-    device = torch.device(
-        args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    )
-    if device.type == "cuda":
-        if device.index is None:
-            device = torch.device("cuda", torch.cuda.current_device())
-        torch.cuda.set_device(device)
-        torch.backends.cudnn.benchmark = args.cudnn_benchmark
-    elif args.precision == "fp16":
+    device = common.select_device(args)
+    if device.type != "cuda" and args.precision == "fp16":
         raise SystemExit("fp16 needs CUDA (SpeechBrain's Brain refuses it)")
     if args.compile:
-        for knob in ("cache_size_limit", "recompile_limit"):
-            if hasattr(torch._dynamo.config, knob):
-                setattr(torch._dynamo.config, knob, 64)
+        common.raise_recompile_limits()
 
     try:
         recipe_dir_rel = str(Path(args.recipe_dir).resolve().relative_to(_REPO))
     except ValueError:
         recipe_dir_rel = args.recipe_dir
     meta = dict(
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds"
-        ),
-        device=device.type,
-        device_name=(
-            torch.cuda.get_device_name(device)
-            if device.type == "cuda"
-            else f"CPU ({platform.processor() or platform.machine()}, "
-            f"{torch.get_num_threads()} threads)"
-        ),
-        torch=torch.__version__,
-        speechbrain=sb.__version__,
-        python=platform.python_version(),
-        cuda=torch.version.cuda,
-        command=command,
+        **common.run_meta(device, command),
         recipe_dir_rel=recipe_dir_rel,
         overrides={
             **args.overrides,
@@ -994,8 +875,7 @@ def main(argv=None):
         },
     )
     header = header_lines(meta)
-    print("\n".join(header), flush=True)
-    print("", flush=True)
+    common.print_header(header)
 
     cells = []
     with tempfile.TemporaryDirectory(prefix="step_bench_") as tmp:
@@ -1004,16 +884,12 @@ def main(argv=None):
         except KeyboardInterrupt:
             print("interrupted: reporting what was measured", flush=True)
 
-    lines = list(header) + [""]
+    tables = []
     for utt_s in args.utt_seconds:
         group = [c for c in cells if c["utt_s"] == utt_s]
         if group:
-            lines += table_for_length(utt_s, group, args) + [""]
-    text = "\n".join(lines)
-    print("\n".join(lines[len(header) :]), flush=True)
-    _write_json(args.json, meta, cells)
-    if args.json:
-        Path(args.json).with_suffix(".md").write_text(text + "\n")
+            tables.append(table_for_length(utt_s, group, args))
+    text = common.finish_report(header, tables, args.json, meta, cells)
     return text, {"meta": meta, "results": cells, "markdown": text}
 
 
@@ -1033,7 +909,7 @@ def _run_all(args, device, meta, cells, tmp):
     """Every (L, model) cell; a failed cell is recorded and the run goes
     on. KeyboardInterrupt marks the remaining cells skipped and re-raises
     after the bookkeeping."""
-    budget = _Budget(args.max_seconds)
+    budget = common.Budget(args.max_seconds)
     plan = []
     for utt_s in args.utt_seconds:
         pool = make_pool(utt_s, args.batch_seconds, args.pool, args.seed)
@@ -1041,65 +917,29 @@ def _run_all(args, device, meta, cells, tmp):
             item["lengths"].tolist() for item in pool
         ]
         plan += [(name, utt_s, pool) for name in args.models]
-    interrupted = False
-    for name, utt_s, pool in plan:
-        cell = _new_cell(name, utt_s, pool)
-        if interrupted or not budget.allows_another():
-            why = "interrupted" if interrupted else "time budget"
-            cell.update(status="skipped", error=f"skipped ({why})")
-            cells.append(cell)
-            continue
-        t0 = time.perf_counter()
-        try:
-            run_cell(cell, pool, args, device, tmp)
-        except KeyboardInterrupt:
-            interrupted = True
-            cell.update(status="skipped", error="skipped (interrupted)")
-        except torch.cuda.OutOfMemoryError:
-            cell.update(status="oom", error=f"OOM in {cell.get('stage')}")
-        except Exception as error:  # noqa: BLE001 - report it, go on
-            if "out of memory" in str(error).lower():
-                cell.update(status="oom", error=f"OOM in {cell.get('stage')}")
-            else:
-                cell.update(
-                    status="error",
-                    error=f"{type(error).__name__} in {cell.get('stage')}: "
-                    f"{str(error)[:300]}",
-                    traceback=traceback.format_exc()[-3000:],
-                )
-                print(cell["traceback"], file=sys.stderr, flush=True)
-        cells.append(cell)
-        gc.collect()
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-        if args.compile:
-            _clear_dynamo()
-        cell["cell_s"] = time.perf_counter() - t0
-        budget.record(cell["cell_s"])
-        _progress(cell)
-        _write_json(args.json, meta, cells)
+    common.run_cells(
+        plan,
+        cells,
+        budget,
+        new_cell=_new_cell,
+        measure=lambda cell, pool: run_cell(cell, pool, args, device, tmp),
+        progress=_progress,
+        args=args,
+        device=device,
+        meta=meta,
+        gc_on_cpu=True,
+    )
 
 
 def _progress(cell):
-    if cell["status"] in ("ok", "nonfinite"):
-        msg = (
-            f"{cell['ms']:.1f} ms/step, {cell['audio_s_per_s']:.0f} "
-            f"audio-s/s, MFU {cell['mfu_pct']:.1f}%"
-        )
-        if cell.get("peak_gib") is not None:
-            msg += f", {cell['peak_gib']:.1f} GiB"
-        if "compile_s" in cell:
-            msg += f", compile {cell['compile_s']:.0f} s"
-    else:
-        msg = cell.get("error", cell["status"])
-    print(
-        f"[{cell['model']} L={cell['utt_s']:g}s] {msg} "
-        f"({cell['cell_s']:.1f} s)",
-        flush=True,
+    common.print_progress(
+        cell,
+        f"{cell['model']} L={cell['utt_s']:g}s",
+        lambda c: (
+            f"{c['ms']:.1f} ms/step, {c['audio_s_per_s']:.0f} "
+            f"audio-s/s, MFU {c['mfu_pct']:.1f}%"
+        ),
     )
-    for reason, count in cell.get("dynamo", {}).get("graph_breaks", {}).items():
-        first = reason.strip().splitlines()[0] if reason.strip() else "?"
-        print(f"    graph break x{count}: {first}", flush=True)
 
 
 if __name__ == "__main__":

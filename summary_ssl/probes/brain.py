@@ -37,6 +37,7 @@ import speechbrain as sb
 from speechbrain.utils.distributed import if_main_process
 
 from summary_ssl.probes.cache import FeatureCache
+from summary_ssl.probes.data import loader_options
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +222,51 @@ def build_probe(hparams, n_outputs):
     if hparams.get("checkpointer") is not None:
         hparams["checkpointer"].add_recoverable("probe", probe)
     return probe
+
+
+def fit_probe(brain_class, hparams, run_opts, datasets, n_outputs, **attrs):
+    """Builds the probe and its Brain, and trains it on ``datasets``'
+    ``train`` and ``valid`` splits (the part every MP3S recipe shares).
+
+    Arguments
+    ---------
+    brain_class : type
+        A ``ProbeBrain`` subclass.
+    hparams : dict
+        Loaded hyperparameters (``modules``, ``opt_class``,
+        ``checkpointer``, ``epoch_counter``, ``probe``, loader keys).
+    run_opts : dict
+        SpeechBrain run options.
+    datasets : dict
+        ``train`` and ``valid`` datasets.
+    n_outputs : int
+        Classes (or tokens) found in the data.
+    **attrs : dict
+        Attributes set on the Brain before training (e.g. a tokenizer).
+
+    Returns
+    -------
+    ProbeBrain
+        The trained Brain, ready for its task's evaluation.
+    """
+    probe = build_probe(hparams, n_outputs)
+    brain = brain_class(
+        modules=dict(hparams["modules"], probe=probe),
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    for name, value in attrs.items():
+        setattr(brain, name, value)
+    brain.fit(
+        hparams["epoch_counter"],
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=loader_options(hparams, "train"),
+        valid_loader_kwargs=loader_options(hparams, "valid"),
+    )
+    return brain
 
 
 def read_metrics(folder):

@@ -23,7 +23,7 @@ import speechbrain as sb
 from hyperpyyaml import load_hyperpyyaml
 from iemocap_prepare import prepare_iemocap
 
-from summary_ssl.probes.brain import build_probe
+from summary_ssl.probes.brain import fit_probe
 from summary_ssl.probes.classification import ClassifierProbeBrain
 from summary_ssl.probes.data import (
     add_label_pipeline,
@@ -74,20 +74,8 @@ def main(argv=None):
     csv_files = prepare_iemocap(**dict(prepare_kwargs, skip_prep=True))
     datasets, encoder = dataio_prepare(hparams, csv_files)
 
-    probe = build_probe(hparams, len(encoder))
-    brain = ClassifierProbeBrain(
-        modules=dict(hparams["modules"], probe=probe),
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-    )
-    brain.fit(
-        hparams["epoch_counter"],
-        datasets["train"],
-        datasets["valid"],
-        train_loader_kwargs=loader_options(hparams, "train"),
-        valid_loader_kwargs=loader_options(hparams, "valid"),
+    brain = fit_probe(
+        ClassifierProbeBrain, hparams, run_opts, datasets, len(encoder)
     )
     brain.evaluate(
         datasets["test"],

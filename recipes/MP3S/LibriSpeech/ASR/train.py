@@ -25,7 +25,7 @@ from librispeech_prepare import prepare_librispeech
 from speechbrain.dataio.dataio import merge_csvs
 
 from summary_ssl.probes.asr import CTCProbeBrain
-from summary_ssl.probes.brain import build_probe
+from summary_ssl.probes.brain import fit_probe
 from summary_ssl.probes.data import csv_datasets, loader_options
 
 
@@ -106,21 +106,13 @@ def main(argv=None):
     csv_files = prepare_librispeech(**dict(prepare_kwargs, skip_prep=True))
     datasets, tokenizer = dataio_prepare(hparams, csv_files)
 
-    probe = build_probe(hparams, len(tokenizer))
-    brain = CTCProbeBrain(
-        modules=dict(hparams["modules"], probe=probe),
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-    )
-    brain.tokenizer = tokenizer
-    brain.fit(
-        hparams["epoch_counter"],
-        datasets["train"],
-        datasets["valid"],
-        train_loader_kwargs=loader_options(hparams, "train"),
-        valid_loader_kwargs=loader_options(hparams, "valid"),
+    brain = fit_probe(
+        CTCProbeBrain,
+        hparams,
+        run_opts,
+        datasets,
+        len(tokenizer),
+        tokenizer=tokenizer,
     )
     brain.evaluate(
         datasets["test"],

@@ -24,7 +24,7 @@ from hyperpyyaml import load_hyperpyyaml
 from voxceleb_prepare import prepare_voxceleb
 
 from summary_ssl.dataio.prepare_utils import read_csv
-from summary_ssl.probes.brain import build_probe
+from summary_ssl.probes.brain import fit_probe
 from summary_ssl.probes.data import (
     add_label_pipeline,
     csv_datasets,
@@ -84,20 +84,8 @@ def main(argv=None):
     csv_files = prepare_voxceleb(**dict(prepare_kwargs, skip_prep=True))
     datasets, test, trials, encoder = dataio_prepare(hparams, csv_files)
 
-    probe = build_probe(hparams, len(encoder))
-    brain = SpeakerProbeBrain(
-        modules=dict(hparams["modules"], probe=probe),
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-    )
-    brain.fit(
-        hparams["epoch_counter"],
-        datasets["train"],
-        datasets["valid"],
-        train_loader_kwargs=loader_options(hparams, "train"),
-        valid_loader_kwargs=loader_options(hparams, "valid"),
+    brain = fit_probe(
+        SpeakerProbeBrain, hparams, run_opts, datasets, len(encoder)
     )
     brain.verify(test, trials, loader_kwargs=loader_options(hparams, "test"))
     return brain

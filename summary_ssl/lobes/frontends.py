@@ -12,6 +12,7 @@ Authors
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from speechbrain.dataio.dataio import length_to_mask
 from speechbrain.lobes.features import Fbank
 from speechbrain.lobes.models.wav2vec import W2VLatentExtractor
 
@@ -38,8 +39,7 @@ def padding_mask(lengths, max_len):
     tensor([[False, False, False,  True],
             [False,  True,  True,  True]])
     """
-    steps = torch.arange(max_len, device=lengths.device)
-    return steps[None, :] >= lengths[:, None]
+    return ~length_to_mask(lengths, max_len, dtype=torch.bool)
 
 
 def masked_normalize(x, lengths, dim, eps=1e-5):

@@ -33,9 +33,10 @@ import torch
 import torch.distributed as dist
 from speechbrain.utils.distributed import if_main_process
 
+from summary_ssl.brains.compile import compile_regions
 from summary_ssl.brains.cost import CostTracker
 from summary_ssl.brains.rng_state import RNGState
-from summary_ssl.lobes.span_masking import compute_span_mask
+from summary_ssl.lobes.span_masking import compute_span_mask, span_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -57,33 +58,32 @@ class W2V2Brain(sb.core.Brain):
             self.checkpointer.add_recoverable("cost", self.cost)
         self.nonfinite_in_a_row = 0
         self.nonfinite_total = 0
-        self.skip_this_step = False
+        self._cycle_nonfinite = None  # device count of the cycle's NaN/inf
+        self._loss_sum = self._loss_count = None  # see update_average
+        self._read_loss_average = False
+        self.span_masker = compute_span_mask  # compiled by _compile
         self._reset_log_window()
 
     # -- forward and loss ----------------------------------------------
 
     def compute_forward(self, batch, stage):
-        """Masks frames (CPU RNG) and runs the encoder."""
+        """Masks frames and runs the encoder, all on the device: the span
+        mask is drawn from the device's RNG with shapes fixed by the
+        batch's (see ``summary_ssl.lobes.span_masking``), so nothing here
+        waits for the GPU."""
         wavs, wav_lens = batch.sig
-        model = _unwrap(self.modules.wav2vec2)
-        samples = torch.round(wav_lens * wavs.shape[1]).long()
-        frames = model.frontend.output_lengths(samples)
-        max_frames = int(model.frontend.output_lengths(wavs.shape[1]))
-        mask = compute_span_mask(
-            frames,
-            max_frames,
-            mask_prob=self.hparams.mask_prob,
-            mask_length=self.hparams.mask_length,
-            min_masks=getattr(self.hparams, "min_masks", 2),
-        )
-        if stage == sb.Stage.TRAIN:
-            sample_rate = getattr(self.hparams, "sample_rate", 16000)
-            self._log_window["audio_seconds"] += (
-                float(samples.sum()) / sample_rate
-            )
         wavs = wavs.to(self.device, non_blocking=True)
         wav_lens = wav_lens.to(self.device, non_blocking=True)
-        mask = mask.to(self.device, non_blocking=True)
+        model = _unwrap(self.modules.wav2vec2)
+        samples = model.sample_lengths(wavs, wav_lens)
+        max_frames = int(model.frontend.output_lengths(wavs.shape[1]))
+        mask = self.span_masker(
+            model.frontend.output_lengths(samples),
+            max_frames,
+            **self._mask_options(),
+        )
+        if stage == sb.Stage.TRAIN:  # read at log time only
+            self._log_window["audio_samples"] += samples.sum()
         out = self.modules.wav2vec2(
             wavs, wav_lens, mask=mask, output_hidden_states=False
         )
@@ -94,11 +94,23 @@ class W2V2Brain(sb.core.Brain):
             )
         return out, mask
 
+    def _mask_options(self):
+        return dict(
+            mask_prob=self.hparams.mask_prob,
+            mask_length=self.hparams.mask_length,
+            min_masks=getattr(self.hparams, "min_masks", 2),
+        )
+
     def compute_objectives(self, predictions, batch, stage):
         """Contrastive + diversity (+ feature penalty) loss."""
         out, mask = predictions
+        _, num_slots = span_bounds(mask.shape[1], **self._mask_options())
         stats = self.modules.objective(
-            out["context"], out["latents"], mask, out["features_pen"]
+            out["context"],
+            out["latents"],
+            mask,
+            out["features_pen"],
+            num_slots=num_slots,
         )
         if stage == sb.Stage.TRAIN:
             # Summed on the device: read (one sync) only at log time.
@@ -119,10 +131,15 @@ class W2V2Brain(sb.core.Brain):
     def fit_batch(self, batch):
         """One micro-batch; an optimizer step every
         ``grad_accumulation_factor`` micro-batches (DDP ``no_sync`` on the
-        others). A non-finite loss skips its backward and the optimizer
-        step of its accumulation cycle (the cycle's gradients are
-        dropped). A batch with no readable audio (None, see
-        ``summary_ssl.dataio.readable_batches``) is skipped."""
+        others). A non-finite loss drops the optimizer step of its
+        accumulation cycle (the cycle's gradients are discarded). A batch
+        with no readable audio (None, see
+        ``summary_ssl.dataio.readable_batches``) is skipped.
+
+        The host reads one number from the device per optimizer step (how
+        many of the cycle's losses were non-finite, on any rank), at the
+        stepping micro-batch, after its backward is queued; nothing else
+        in the step waits for the GPU."""
         if batch is None:
             logger.warning("Skipped a batch with no readable audio.")
             return torch.tensor(self.avg_train_loss)  # average unchanged
@@ -133,26 +150,24 @@ class W2V2Brain(sb.core.Brain):
             with self.training_ctx:
                 outputs = self.compute_forward(batch, sb.Stage.TRAIN)
                 loss = self.compute_objectives(outputs, batch, sb.Stage.TRAIN)
-            finite = self._all_ranks_finite(loss)
-            if finite:
-                self.scaler.scale(
-                    loss / self.grad_accumulation_factor
-                ).backward()
-        if not finite:
-            self._skip_nonfinite(loss)
-            self.skip_this_step = True  # the whole accumulation cycle
+            self._count_nonfinite(loss)
+            # A non-finite loss still runs its backward (on every rank, so
+            # DDP's reducer stays in step); its gradients are dropped below.
+            self.scaler.scale(loss / self.grad_accumulation_factor).backward()
         stepped = False
-        if should_step and self.skip_this_step:
-            self.zero_grad(set_to_none=True)
-            self.skip_this_step = False
-        elif should_step:
-            self.nonfinite_in_a_row = 0
-            self.step_lr = self.optimizer.param_groups[0]["lr"]
-            self.optimizers_step()
-            self.hparams.lr_scheduler(self.optimizer)  # LR of the next step
-            stepped = True
+        if should_step:
+            nonfinite = int(self._cycle_nonfinite)  # the step's one sync
+            self._cycle_nonfinite = None
+            if nonfinite:
+                self._skip_nonfinite(nonfinite)
+            else:
+                self.nonfinite_in_a_row = 0
+                self.step_lr = self.optimizer.param_groups[0]["lr"]
+                self.optimizers_step()
+                self.hparams.lr_scheduler(self.optimizer)  # next step's LR
+                stepped = True
         self.on_fit_batch_end(batch, outputs, loss, stepped)
-        return loss.detach().cpu()
+        return loss.detach()
 
     def evaluate_batch(self, batch, stage):
         """SpeechBrain's, but skips a batch with no readable audio."""
@@ -163,23 +178,26 @@ class W2V2Brain(sb.core.Brain):
         self._last_eval_loss = float(loss)
         return loss
 
-    def _all_ranks_finite(self, loss):
-        """Whether the loss is finite on every rank (so all ranks skip
-        together and DDP never waits on a rank that skipped)."""
-        finite = torch.isfinite(loss.detach()).to(torch.int32)
+    def _count_nonfinite(self, loss):
+        """Adds 1 on the device to the cycle's count when the loss is
+        non-finite on any rank (an all-reduce, which does not block the
+        host), so all ranks skip the same steps."""
+        bad = (~torch.isfinite(loss.detach())).to(torch.int32)
         if dist.is_initialized():
-            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
-        return bool(finite)
+            dist.all_reduce(bad, op=dist.ReduceOp.MAX)
+        if self._cycle_nonfinite is not None:
+            bad = bad + self._cycle_nonfinite
+        self._cycle_nonfinite = bad
 
-    def _skip_nonfinite(self, loss):
-        self.nonfinite_in_a_row += 1
-        self.nonfinite_total += 1
+    def _skip_nonfinite(self, count):
+        self.nonfinite_in_a_row += count
+        self.nonfinite_total += count
         self.zero_grad(set_to_none=True)
         logger.warning(
-            "Non-finite loss (%s) at step %d: batch skipped (%d in a row, "
-            "%d in total).",
-            float(loss.detach()),
-            self.optimizer_step,
+            "%d non-finite loss(es) in the accumulation cycle of step %d: "
+            "its optimizer step is skipped (%d in a row, %d in total).",
+            count,
+            self.optimizer_step + 1,
             self.nonfinite_in_a_row,
             self.nonfinite_total,
         )
@@ -191,13 +209,46 @@ class W2V2Brain(sb.core.Brain):
                 "warmup."
             )
 
+    def update_average(self, loss, avg_loss):
+        """The running mean of the training loss, summed on the device.
+
+        SpeechBrain's reads every loss on the host (a synchronisation per
+        micro-batch). Here the mean over the epoch's finite losses is read
+        only when the step logs are written, at the end of the epoch and
+        before a checkpoint; in between, the progress bar shows the last
+        value read.
+        """
+        if self._loss_sum is None:  # epoch start, or resumed mid-epoch
+            before = max(self.step - 1, 0)
+            self._loss_sum = torch.tensor(
+                avg_loss * before, dtype=torch.float64, device=loss.device
+            )
+            self._loss_count = torch.tensor(before, device=loss.device)
+        finite = torch.isfinite(loss)
+        self._loss_sum += torch.where(finite, loss.double(), 0.0)
+        self._loss_count += finite.long()
+        if self._read_loss_average:
+            self._read_loss_average = False
+            return self._loss_average()
+        return avg_loss
+
+    def _loss_average(self):
+        if self._loss_sum is None:
+            return self.avg_train_loss
+        return float(self._loss_sum / self._loss_count.clamp_min(1))
+
+    def _save_intra_epoch_ckpt(self):
+        """SpeechBrain's, with the running loss read first."""
+        self.avg_train_loss = self._loss_average()
+        super()._save_intra_epoch_ckpt()
+
     def on_fit_batch_start(self, batch, should_step):
         """Anneals the Gumbel temperature to the current optimizer step."""
         _unwrap(self.modules.objective).set_step(self.optimizer_step)
 
     def _reset_log_window(self):
         self._log_window = {
-            "audio_seconds": 0.0,
+            "audio_samples": 0,  # a device tensor once summed
             "start": time.time(),
             "batches": 0,
             "sums": {},
@@ -210,7 +261,9 @@ class W2V2Brain(sb.core.Brain):
             return
         window = self._log_window
         elapsed = time.time() - window["start"]
-        audio = window["audio_seconds"] * self.cost.world_size
+        sample_rate = getattr(self.hparams, "sample_rate", 16000)
+        audio = float(window["audio_samples"]) / sample_rate
+        audio *= self.cost.world_size
         batches = max(window["batches"], 1)
         record = {
             "step": self.optimizer_step,
@@ -225,12 +278,35 @@ class W2V2Brain(sb.core.Brain):
             "nonfinite_skipped": self.nonfinite_total,
         }
         self._reset_log_window()
+        self._read_loss_average = True  # synced now anyway
         log_file = getattr(self.hparams, "train_log_file", None)
         if log_file is not None and if_main_process():
             with open(log_file, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
 
     # -- checkpoints, stages, cost ------------------------------------------
+
+    def _compile(self):
+        """``--compile`` (or ``compile: True`` in the YAML) compiles the
+        step by regions (see ``summary_ssl.brains.compile``) with
+        SpeechBrain's ``compile_mode``, ``compile_using_fullgraph`` and
+        ``compile_using_dynamic_shape_tracing``; without it, SpeechBrain's
+        own ``_compile`` (jit, ``compile_module_keys``) runs."""
+        if not self.compile:
+            return super()._compile()
+        if self.compile_module_keys is not None or self.jit:
+            raise ValueError(
+                "W2V2Brain compiles its own regions: compile_module_keys "
+                "and jit are not supported with compile"
+            )
+        self.span_masker = compile_regions(
+            _unwrap(self.modules.wav2vec2),
+            _unwrap(self.modules.objective),
+            mode=self.compile_mode,
+            fullgraph=self.compile_using_fullgraph,
+            dynamic=self.compile_using_dynamic_shape_tracing,
+            backend=getattr(self.hparams, "compile_backend", "inductor"),
+        )
 
     def on_fit_start(self):
         """Builds optimizers, recovers, and sets the first step's LR."""
@@ -265,13 +341,15 @@ class W2V2Brain(sb.core.Brain):
         return loader
 
     def on_stage_start(self, stage, epoch=None):
-        """Resets validation statistics."""
+        """Resets validation statistics and the running training loss."""
         self.valid_stats = []
+        if stage == sb.Stage.TRAIN:
+            self._loss_sum = self._loss_count = None
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs epoch statistics; saves a checkpoint after validation."""
         if stage == sb.Stage.TRAIN:
-            self.train_loss = stage_loss
+            self.train_loss = self._loss_average()  # stage_loss may be stale
             return
         means = {
             key: sum(s[key] for s in self.valid_stats) / len(self.valid_stats)

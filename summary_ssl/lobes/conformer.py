@@ -432,7 +432,10 @@ class ConformerEncoder(nn.Module):
             pos_embs = self.rel_pos_enc(src)
         keep = None
         if self.training and self.layerdrop_prob > 0.0:
-            keep = torch.rand(len(self.layers)) >= self.layerdrop_prob
+            # Host-side decisions (Python bools from the CPU RNG): no
+            # device sync, and compiled layers stay whole graphs.
+            draws = torch.rand(len(self.layers)).tolist()
+            keep = [draw >= self.layerdrop_prob for draw in draws]
 
         output = src
         attention_lst = []

@@ -7,13 +7,22 @@ loss = L_contrastive + diversity_weight * L_diversity
 * L_contrastive (Eq. 3): for each masked frame, cross-entropy of
   ``cos(c_t, q_t) / T`` against ``cos(c_t, q_neg) / T`` for ``K`` negatives
   drawn from the other masked frames of the same utterance; a negative
-  whose quantised vector equals the positive's gets ``-inf``.
+  whose quantised target equals the positive's (the same code in every
+  group) gets ``-inf``.
 * L_diversity (Eq. 4): ``(G V - perplexity) / (G V)`` of the averaged
   code probabilities over the quantised (masked, so real) frames.
 
 Only masked frames are quantised: they are the only targets, and their
 negatives are masked frames too. This also keeps padding out of the code
 statistics, which SpeechBrain's quantiser would otherwise average over.
+
+The masked frames of each utterance sit in a fixed number of slots
+(:func:`summary_ssl.lobes.span_masking.masked_slots`), so every shape is
+known from the batch's shape alone: no host-device synchronisation, one
+``torch.compile`` graph. The cosine similarities of an utterance's
+predictions with all its targets are one (slots x slots) matrix product;
+each frame's K negatives are gathered from it, instead of gathering K
+target vectors per frame.
 
 Authors
 -------
@@ -23,9 +32,9 @@ Authors
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from speechbrain.nnet.quantisers import GumbelVectorQuantizer
 
-from summary_ssl.lobes.span_masking import sample_negatives
+from summary_ssl.lobes.span_masking import masked_slots, sample_negatives
+from summary_ssl.nnet.gumbel_quantiser import MaskedGumbelVectorQuantizer
 
 
 class W2V2Objective(nn.Module):
@@ -81,7 +90,7 @@ class W2V2Objective(nn.Module):
         feature_penalty_weight=0.0,
     ):
         super().__init__()
-        self.quantiser = GumbelVectorQuantizer(
+        self.quantiser = MaskedGumbelVectorQuantizer(
             latent_dim, num_vars, tuple(temperature_decay), groups, proj_dim
         )
         self.project_q = nn.Linear(proj_dim, proj_dim)
@@ -93,9 +102,9 @@ class W2V2Objective(nn.Module):
 
     def set_step(self, optimizer_step):
         """Anneals the Gumbel temperature to ``optimizer_step``."""
-        self.quantiser.update_temp(optimizer_step)
+        self.quantiser.set_step(optimizer_step)
 
-    def forward(self, context, latents, mask, features_pen):
+    def forward(self, context, latents, mask, features_pen, num_slots=None):
         """Computes the losses and statistics.
 
         Arguments
@@ -108,6 +117,10 @@ class W2V2Objective(nn.Module):
             (B, T) boolean, True = masked (never on padding).
         features_pen : torch.Tensor
             Scalar feature penalty from the encoder.
+        num_slots : int, optional
+            Masked frames per utterance to make room for: at least the
+            most any utterance has (``span_bounds(T, ...)[1]`` for masks
+            from ``compute_span_mask``); default ``T``, always enough.
 
         Returns
         -------
@@ -116,22 +129,26 @@ class W2V2Objective(nn.Module):
             ``code_perplexity`` (of the hard codes), ``temperature``,
             ``num_masked``.
         """
-        quantised = self.quantiser(latents[mask].unsqueeze(0))
-        targets = self.project_q(quantised["x"].squeeze(0))  # (N, P)
-        preds = self.final_proj(context[mask])  # (N, P)
-        neg_index, valid = sample_negatives(mask, self.num_negatives)
-        negatives = targets[neg_index]  # (N, K, P)
-        candidates = torch.cat([targets.unsqueeze(1), negatives], dim=1)
-        logits = F.cosine_similarity(
-            preds.float().unsqueeze(1), candidates.float(), dim=-1
+        if num_slots is None:
+            num_slots = mask.shape[1]
+        frames, counts, slot_valid = masked_slots(mask, num_slots)
+        latents = _gather_frames(latents, frames)  # (B, M, C)
+        context = _gather_frames(context, frames)  # (B, M, d_model)
+        quantised = self.quantiser(latents, slot_valid)
+        targets = self.project_q(quantised["x"])  # (B, M, P)
+        preds = self.final_proj(context)  # (B, M, P)
+        neg_index, valid = sample_negatives(
+            counts, frames.shape[1], self.num_negatives
         )
-        logits = logits / self.logit_temp
-        same = (negatives == targets.unsqueeze(1)).all(dim=-1)
-        logits[:, 1:] = logits[:, 1:].masked_fill(same, float("-inf"))
-        zeros = torch.zeros(len(logits), dtype=torch.long, device=mask.device)
-        per_frame = F.cross_entropy(logits, zeros, reduction="none")
+        logits = self._logits(preds, targets, quantised["codes"], neg_index)
+        per_frame = F.cross_entropy(
+            logits.flatten(0, 1),
+            logits.new_zeros(logits.shape[0] * logits.shape[1]).long(),
+            reduction="none",
+        ).view(valid.shape)
         weight = valid.float()
-        contrastive = (per_frame * weight).sum() / weight.sum().clamp_min(1)
+        frames_in_loss = weight.sum().clamp_min(1)
+        contrastive = (per_frame * weight).sum() / frames_in_loss
         num_vars = quantised["num_vars"]
         diversity = (num_vars - quantised["prob_perplex"]) / num_vars
         loss = (
@@ -141,13 +158,39 @@ class W2V2Objective(nn.Module):
         )
         with torch.no_grad():
             correct = (logits.argmax(dim=-1) == 0).float()
-            accuracy = (correct * weight).sum() / weight.sum().clamp_min(1)
+            accuracy = (correct * weight).sum() / frames_in_loss
         return {
             "loss": loss,
             "contrastive_loss": contrastive.detach(),
             "diversity_loss": diversity.detach(),
             "accuracy": accuracy,
             "code_perplexity": quantised["code_perplexity"].detach(),
-            "temperature": torch.tensor(quantised["temp"]),
+            "temperature": quantised["temp"].detach().clone(),
             "num_masked": mask.sum(),
         }
+
+    def _logits(self, preds, targets, codes, neg_index):
+        """(B, M, 1 + K) cosine similarities / logit_temp, the positive
+        first; a negative with the positive's code gets -inf.
+
+        In float32, outside autocast: the similarities of the (M, M)
+        pairs of each utterance are one batched matrix product, and each
+        frame's negatives are gathered from its row.
+        """
+        B, M, K = neg_index.shape
+        with torch.autocast(preds.device.type, enabled=False):
+            preds = F.normalize(preds.float(), dim=-1, eps=1e-8)
+            targets = F.normalize(targets.float(), dim=-1, eps=1e-8)
+            sim = torch.bmm(preds, targets.transpose(1, 2))
+            sim = sim / self.logit_temp  # (B, M, M)
+        positive = sim.diagonal(dim1=1, dim2=2).unsqueeze(-1)  # (B, M, 1)
+        negatives = sim.gather(2, neg_index)  # (B, M, K)
+        neg_codes = codes.gather(1, neg_index.view(B, M * K)).view(B, M, K)
+        same = neg_codes == codes.unsqueeze(-1)
+        negatives = negatives.masked_fill(same, float("-inf"))
+        return torch.cat([positive, negatives], dim=-1)
+
+
+def _gather_frames(x, frames):
+    """x (B, T, C) at frames (B, M) -> (B, M, C)."""
+    return x.gather(1, frames.unsqueeze(-1).expand(-1, -1, x.shape[-1]))

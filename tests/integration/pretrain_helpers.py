@@ -36,3 +36,52 @@ def read_steps(output_folder):
             record = json.loads(line)
             records[record["step"]] = record
     return records
+
+
+def toy_brain(yaml="summarymixing_w2v2.yaml", run_opts=None, **extra):
+    """A W2V2Brain of the recipe YAML at the toy size, with its optimizer
+    and no data or checkpointer (for stepping it by hand)."""
+    from hyperpyyaml import load_hyperpyyaml
+
+    from summary_ssl.brains.wav2vec2 import W2V2Brain
+
+    overrides = dict(PRETRAIN_TOY_OVERRIDES, output_folder="unused")
+    overrides.update(extra)
+    with open(PRETRAIN_RECIPE / "hparams" / yaml, encoding="utf-8") as f:
+        hparams = load_hyperpyyaml(f, overrides)
+    options = {"device": "cpu", "precision": "fp32"}
+    options.update(run_opts or {})
+    brain = W2V2Brain(
+        modules=hparams["modules"],
+        opt_class=hparams["optimizer"],
+        hparams=hparams,
+        run_opts=options,
+        checkpointer=None,
+    )
+    brain._compile()
+    brain.init_optimizers()
+    brain.modules.train()
+    return brain
+
+
+def toy_batch(seed, lengths=(1.0, 0.7, 0.45), seconds=1.5):
+    """A padded batch of random 16 kHz waveforms, as the recipe's loader
+    yields it (``batch.sig = (wavs, relative lengths)``)."""
+    import types
+
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    n = int(seconds * 16000)
+    lens = torch.tensor(lengths)
+    wavs = 0.1 * torch.randn(len(lengths), n, generator=gen)
+    wavs *= (torch.arange(n)[None, :] < (lens[:, None] * n)).float()
+    return types.SimpleNamespace(sig=(wavs, lens))
+
+
+def fit(brain, batch):
+    """One micro-batch, as SpeechBrain's fit loop runs it."""
+    brain.step += 1
+    loss = brain.fit_batch(batch)
+    brain.avg_train_loss = brain.update_average(loss, brain.avg_train_loss)
+    return loss

@@ -28,8 +28,8 @@ Models (``--models`` picks a subset, comma-separated):
 * ``summarymixing_w2v2``, ``flash_conformer_w2v2``, ``mhsa_conformer_w2v2``:
   our recipe YAMLs (``recipes/LibriSpeech/self-supervised-learning/wav2vec2
   /hparams/<name>.yaml``), loaded with hyperpyyaml, stepped by our
-  ``W2V2Brain.fit_batch`` itself (span mask on the CPU from the front end's
-  output lengths, forward and objective under autocast, backward, clipping
+  ``W2V2Brain.fit_batch`` itself (span mask and negatives drawn on the
+  device, forward and objective under autocast, backward, clipping
   at the YAML's ``max_grad_norm``, AdamW as the YAML builds it, zero_grad,
   LR schedule, Gumbel temperature, and the Brain's own host-side checks
   and statistics).
@@ -91,6 +91,7 @@ try:
     import bench_common as common
     import speechbrain as sb
     from hyperpyyaml import load_hyperpyyaml
+    from profile_step import profile_markdown, profile_step
     from speechbrain.lobes.models.wav2vec import compute_mask, sample_negatives
 
     from summary_ssl.brains.wav2vec2 import W2V2Brain
@@ -564,13 +565,20 @@ def _count_flops(stepper, modules):
     return int(counter.get_total_flops())
 
 
-def _compile_layers(hparams):
-    """``torch.compile`` on each encoder layer of our model (dynamic=False:
-    every batch of a cell has the same shape)."""
-    layers = hparams["wav2vec2"].encoder.layers
-    for layer in layers:
-        layer.compile(dynamic=False)
-    return len(layers)
+def _compile_brain(brain, args):
+    """Our Brain's own compilation (``W2V2Brain._compile``: regions, with
+    the YAML's compile options; ``--compile-backend`` overrides the
+    backend), as ``--compile=True`` gives it in the recipe."""
+    brain.compile = True
+    if args.compile_backend:
+        brain.hparams.compile_backend = args.compile_backend
+    brain._compile()
+    return {
+        "dynamic": brain.compile_using_dynamic_shape_tracing,
+        "fullgraph": brain.compile_using_fullgraph,
+        "mode": brain.compile_mode,
+        "backend": getattr(brain.hparams, "compile_backend", "inductor"),
+    }
 
 
 def run_cell(cell, pool, args, device, tmp):
@@ -602,10 +610,10 @@ def run_cell(cell, pool, args, device, tmp):
     cell["step_flops"] = _count_flops(stepper, brain.modules)
     common.sync(device)
 
-    if args.compile and name != BASELINE:
+    if cell["mode"] == "compiled":
         cell["stage"] = "compile"
         common.clear_dynamo()
-        cell["compiled_layers"] = _compile_layers(hparams)
+        cell["compile_options"] = _compile_brain(brain, args)
         t0 = time.perf_counter()
         stepper.step()
         common.sync(device)
@@ -627,7 +635,30 @@ def run_cell(cell, pool, args, device, tmp):
     cell["audio_s_per_s"] = cell["audio_s"] * args.grad_accum / seconds
     cell["tflops"] = cell["step_flops"] / seconds / 1e12
     cell["mfu_pct"] = 100.0 * cell["tflops"] / args.peak_tflops
+    if _profile_this(cell, args):
+        cell["stage"] = "profile"
+        cell["profile"] = profile_step(stepper.step, device)
+        args.profiled = True
+        title = (
+            f"Profile of one {cell['model']} ({cell['mode']}) optimizer "
+            f"step, L = {cell['utt_s']:g} s, {cell['batch']} utterances"
+        )
+        lines = [*header_lines(args.meta), ""]
+        lines += profile_markdown(cell["profile"], title)
+        Path(args.profile).write_text("\n".join(lines) + "\n")
+        cell.pop("stage")
     return cell
+
+
+def _profile_this(cell, args):
+    """Profile the first cell of ``--profile-model``, compiled if the run
+    compiles it, else eager."""
+    if not args.profile or args.profiled:
+        return False
+    if cell["model"] != args.profile_model:
+        return False
+    wanted = "compiled" if "compiled" in args.modes else "eager"
+    return cell["mode"] == wanted
 
 
 # ---------------------------------------------------------------------------
@@ -674,7 +705,7 @@ def table_for_length(utt_s, cells, args):
         ratio = c["audio_s_per_s"] / base["audio_s_per_s"] if base else None
         big = c["audio_s_per_s"] >= 100
         return [
-            c["model"],
+            c["label"],
             common.fmt(c.get("params_M"), ".4g"),
             common.fmt(c["ms"], ".1f"),
             common.fmt(c["audio_s_per_s"], ".0f" if big else ".3g"),
@@ -689,7 +720,7 @@ def table_for_length(utt_s, cells, args):
         cells,
         ok_row=ok_row,
         notes=_notes,
-        name_key="model",
+        name_key="label",
         compiled=args.compile,
     )
 
@@ -708,9 +739,12 @@ def header_lines(meta):
     compiled = "no"
     if meta["compile"]:
         compiled = (
-            "torch.compile(dynamic=False) on each encoder layer of our "
-            "models (SpeechBrain's stays eager); 'compile s' is the first "
-            "optimizer step after wrapping, excluded from the timings"
+            f"modes {', '.join(meta['modes'])}; compiled = our W2V2Brain's "
+            "own torch.compile by regions (front end, span masking, each "
+            "encoder layer, objective) with the YAML's compile options "
+            "(dynamic shapes, fullgraph; see each cell's JSON); "
+            f"{BASELINE} stays eager; 'compile s' is the first optimizer "
+            "step after compiling, excluded from the timings"
         )
     timer = "CUDA events" if not cpu else "perf_counter"
     overrides = meta["overrides"] or "none"
@@ -729,7 +763,7 @@ def header_lines(meta):
         "(the first L), random-normal 16 kHz waveforms, zero-padded, "
         f"relative lengths; {meta['grad_accum']} micro-batch(es) per "
         f"optimizer step; {meta['pool']} different batches rotated",
-        f"- step: {precision}; masks: ours computed on the CPU inside the "
+        f"- step: {precision}; masks: ours drawn on the device inside the "
         f"step (W2V2Brain), {BASELINE}'s by its collate function (data "
         "loader, untimed); AdamW fused: "
         f"{meta['fused_adamw']} (see notes); compile: {compiled}",
@@ -806,7 +840,29 @@ def parse_args(argv):
         help="which models get AdamW(fused=True) on CUDA (SpeechBrain's "
         "stock step uses torch's default)",
     )
+    p.add_argument(
+        "--modes",
+        default=None,
+        help="comma-separated: eager, compiled (our Brain's regional "
+        "torch.compile, as the recipe's compile: True runs it). "
+        f"{BASELINE} always runs eager. Default: eager (eager,compiled "
+        "with --compile)",
+    )
     p.add_argument("--compile", action="store_true")
+    p.add_argument(
+        "--compile-backend",
+        default=None,
+        help="torch.compile backend (default: the YAML's compile_backend, "
+        "inductor; a CPU dry run can use 'eager')",
+    )
+    p.add_argument(
+        "--profile",
+        default=None,
+        metavar="PATH",
+        help="profile one step of --profile-model (its compiled cell if "
+        "the run has one) and write the kernel report here (markdown)",
+    )
+    p.add_argument("--profile-model", default="summarymixing_w2v2")
     common.add_machine_args(p)
     p.add_argument("--recipe-dir", default=str(RECIPE_DIR))
     p.add_argument("--cudnn-benchmark", action="store_true")
@@ -824,6 +880,13 @@ def parse_args(argv):
     args.sb_overrides, extra = _parse_overrides(args.sb_set_items, p)
     if extra:
         p.error("--sb-set takes KEY=VALUE items only")
+    if args.modes is None:
+        args.modes = "eager,compiled" if args.compile else "eager"
+    args.modes = [m for m in args.modes.split(",") if m]
+    if set(args.modes) - {"eager", "compiled"} or not args.modes:
+        p.error(f"--modes: eager and/or compiled, got {args.modes}")
+    args.compile = "compiled" in args.modes
+    args.profiled = False
     return args
 
 
@@ -874,6 +937,8 @@ def main(argv=None):
             )
         },
     )
+    meta["modes"] = args.modes
+    args.meta = meta
     header = header_lines(meta)
     common.print_header(header)
 
@@ -893,16 +958,24 @@ def main(argv=None):
     return text, {"meta": meta, "results": cells, "markdown": text}
 
 
-def _new_cell(name, utt_s, pool):
+def _new_cell(key, utt_s, pool):
+    name, mode, label = key
     audio = [float(item["lengths"].sum()) / SAMPLE_RATE for item in pool]
     return {
         "model": name,
+        "mode": mode,
+        "label": label,
         "utt_s": utt_s,
         "batch": len(pool[0]["lengths"]),
         # real audio per micro-batch, mean over the rotated batches
         "audio_s": sum(audio) / len(audio),
         "padded_s": pool[0]["wavs"].numel() / SAMPLE_RATE,
     }
+
+
+def _label(name, mode, args):
+    """The model, with its mode when the run has several."""
+    return name if len(args.modes) == 1 else f"{name} ({mode})"
 
 
 def _run_all(args, device, meta, cells, tmp):
@@ -916,7 +989,15 @@ def _run_all(args, device, meta, cells, tmp):
         meta["lengths"][f"{utt_s:g}"] = [
             item["lengths"].tolist() for item in pool
         ]
-        plan += [(name, utt_s, pool) for name in args.models]
+        modes = list(args.modes)
+        if BASELINE in args.models and "eager" not in modes:
+            modes.insert(0, "eager")  # the stock baseline runs eager
+        plan += [
+            ((name, mode, _label(name, mode, args)), utt_s, pool)
+            for mode in modes
+            for name in args.models
+            if (mode == "eager" if name == BASELINE else mode in args.modes)
+        ]
     common.run_cells(
         plan,
         cells,

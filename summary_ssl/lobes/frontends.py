@@ -13,10 +13,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from speechbrain.dataio.dataio import length_to_mask
-from speechbrain.lobes.features import Fbank
 from speechbrain.lobes.models.wav2vec import W2VLatentExtractor
-from speechbrain.processing.features import spectral_magnitude
 
+from summary_ssl.lobes.fbank import DeviceFbank
 from summary_ssl.utils.config import records_init
 
 
@@ -121,7 +120,7 @@ class FbankCNNFrontEnd(nn.Module):
         if len(channels) != len(strides):
             raise ValueError("channels and strides need one entry per conv")
         self.hop = sample_rate // 100
-        self.fbank = Fbank(
+        self.fbank = DeviceFbank(
             n_mels=n_mels, sample_rate=sample_rate, hop_length=10
         )
         self.strides = list(strides)
@@ -182,12 +181,7 @@ class FbankCNNFrontEnd(nn.Module):
             (B,) lengths in frames.
         """
         with torch.autocast(wavs.device.type, enabled=False):
-            # SpeechBrain's Fbank.forward, called through its parts: its
-            # precision decorator builds a wrapper at run time, which
-            # torch.compile cannot trace (a graph break per call).
-            fbank = self.fbank
-            stft = fbank.compute_STFT(wavs.float())
-            feats = fbank.compute_fbanks(spectral_magnitude(stft))  # (B,T,F)
+            feats = self.fbank(wavs.float())  # (B, T, n_mels)
         frames = lengths // self.hop + 1
         x = masked_normalize(feats, frames, dim=(1, 2)).unsqueeze(1)
         for conv, norm, stride in zip(self.convs, self.norms, self.strides):

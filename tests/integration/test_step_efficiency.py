@@ -18,6 +18,7 @@ from torch._dynamo.utils import counters
 
 from summary_ssl.lobes.span_masking import compute_span_mask, span_bounds
 from summary_ssl.utils.host_sync import HostSyncRecorder
+from tests.conftest import requires_cuda
 from tests.integration.pretrain_helpers import (
     fit,
     load_recipe,
@@ -166,3 +167,40 @@ def test_recompilation_is_bounded_under_dynamic_batching(tmp_path):
     assert len(shapes) > 30  # dynamic batching: many shapes
     assert not counters["graph_break"]
     assert counters["stats"]["unique_graphs"] <= 8, dict(counters["stats"])
+
+
+def _pinned_batch(seed):
+    batch = toy_batch(seed)
+    batch.sig = tuple(t.pin_memory() for t in batch.sig)
+    return batch
+
+
+@requires_cuda
+def test_gpu_step_syncs_once_per_optimizer_step():
+    """On a GPU, CUDA's own sync debug mode agrees with the CPU recorder:
+    no synchronisation in a micro-batch that does not step, one in the
+    one that does."""
+    import warnings
+
+    torch.manual_seed(0)
+    brain = toy_brain(
+        run_opts={"device": "cuda", "precision": "bf16"},
+        grad_accumulation_factor=2,
+        log_interval=1000,
+    )
+    for i in range(2):  # warm: allocator, cuDNN, first-step state
+        fit(brain, _pinned_batch(i))
+    counts = []
+    for i in range(2):
+        batch = _pinned_batch(2 + i)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            torch.cuda.set_sync_debug_mode("warn")
+            try:
+                fit(brain, batch)
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+        counts.append(
+            sum("synchroniz" in str(w.message).lower() for w in caught)
+        )
+    assert counts == [0, 1], counts

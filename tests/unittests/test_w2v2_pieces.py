@@ -257,3 +257,22 @@ def test_recipe_yaml_top_level_keys(name, tmp_path):
         assert key in hparams, key
     assert len(hparams["encoder"].layers) == 1
     assert pathlib.Path(hparams["output_folder"]) == tmp_path
+
+
+def test_device_fbank_is_speechbrains_with_buffers():
+    """Same features as SpeechBrain's Fbank, same checkpoint keys, and
+    its window and filter matrix are buffers (they move with .to(), so a
+    GPU step copies nothing from the host)."""
+    from speechbrain.lobes.features import Fbank
+
+    from summary_ssl.lobes.fbank import DeviceFbank
+
+    ours = DeviceFbank(n_mels=80, sample_rate=16000, hop_length=10)
+    ref = Fbank(n_mels=80, sample_rate=16000, hop_length=10)
+    wavs = 0.1 * torch.randn(2, 20000)
+    torch.testing.assert_close(ours(wavs), ref(wavs))
+    assert ours.state_dict().keys() == ref.state_dict().keys()
+    buffers = dict(ours.named_buffers())
+    assert {"compute_STFT.window", "mel_matrix"} <= set(buffers)
+    moved = ours.to(torch.float64)
+    assert moved.mel_matrix.dtype == torch.float64

@@ -635,30 +635,30 @@ def run_cell(cell, pool, args, device, tmp):
     cell["audio_s_per_s"] = cell["audio_s"] * args.grad_accum / seconds
     cell["tflops"] = cell["step_flops"] / seconds / 1e12
     cell["mfu_pct"] = 100.0 * cell["tflops"] / args.peak_tflops
-    if _profile_this(cell, args):
+    if args.profile and cell["model"] == args.profile_model:
         cell["stage"] = "profile"
         cell["profile"] = profile_step(stepper.step, device)
-        args.profiled = True
-        title = (
-            f"Profile of one {cell['model']} ({cell['mode']}) optimizer "
-            f"step, L = {cell['utt_s']:g} s, {cell['batch']} utterances"
-        )
-        lines = [*header_lines(args.meta), ""]
-        lines += profile_markdown(cell["profile"], title)
-        Path(args.profile).write_text("\n".join(lines) + "\n")
+        _write_profile(cell, args)
         cell.pop("stage")
     return cell
 
 
-def _profile_this(cell, args):
-    """Profile the first cell of ``--profile-model``, compiled if the run
-    compiles it, else eager."""
-    if not args.profile or args.profiled:
-        return False
-    if cell["model"] != args.profile_model:
-        return False
-    wanted = "compiled" if "compiled" in args.modes else "eager"
-    return cell["mode"] == wanted
+def _write_profile(cell, args):
+    """Adds the cell's profile to ``--profile`` (one section per mode,
+    the compiled one last: the end of the file is what to study)."""
+    title = (
+        f"Profile of one {cell['model']} ({cell['mode']}) optimizer step, "
+        f"L = {cell['utt_s']:g} s, {cell['batch']} utterances"
+    )
+    path = Path(args.profile)
+    lines = []
+    if not args.profiled:
+        lines += [*header_lines(args.meta), ""]
+        args.profiled = True
+    else:
+        lines.append(path.read_text())
+    lines += profile_markdown(cell["profile"], title) + [""]
+    path.write_text("\n".join(lines))
 
 
 # ---------------------------------------------------------------------------
@@ -863,6 +863,13 @@ def parse_args(argv):
         "the run has one) and write the kernel report here (markdown)",
     )
     p.add_argument("--profile-model", default="summarymixing_w2v2")
+    p.add_argument(
+        "--suppress-compile-errors",
+        action="store_true",
+        help="a region that fails to compile runs eagerly instead of "
+        "failing the cell (torch._dynamo.config.suppress_errors); the "
+        "notes' graph count shows how many regions compiled",
+    )
     common.add_machine_args(p)
     p.add_argument("--recipe-dir", default=str(RECIPE_DIR))
     p.add_argument("--cudnn-benchmark", action="store_true")
@@ -899,6 +906,8 @@ def main(argv=None):
         raise SystemExit("fp16 needs CUDA (SpeechBrain's Brain refuses it)")
     if args.compile:
         common.raise_recompile_limits()
+        if args.suppress_compile_errors:
+            torch._dynamo.config.suppress_errors = True
 
     try:
         recipe_dir_rel = str(Path(args.recipe_dir).resolve().relative_to(_REPO))

@@ -36,7 +36,7 @@ def test_gpu_check_dry_run(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert {p.name for p in tmp_path.iterdir()} == FILES

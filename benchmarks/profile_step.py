@@ -166,13 +166,14 @@ def profile_step(step, device, warmup=1):
         if cuda:
             torch.cuda.synchronize(device)
     times, calls = {}, {}
-    if cuda:
+    if cuda:  # each kernel (and memcpy/memset) the step ran on the GPU
         for event in prof.events():
             if event.device_type == torch.autograd.DeviceType.CUDA:
-                us = event.device_time_total
+                us = event.time_range.elapsed_us()
                 times[event.name] = times.get(event.name, 0.0) + us
                 calls[event.name] = calls.get(event.name, 0) + 1
-    else:
+    source = "cuda" if times else "cpu"
+    if not times:  # on the CPU (or if no kernel was recorded)
         for event in prof.key_averages():
             if event.key.startswith("aten::") and event.self_cpu_time_total:
                 times[event.key] = event.self_cpu_time_total
@@ -188,7 +189,7 @@ def profile_step(step, device, warmup=1):
     for _, kind, _, ms in kernels:
         kinds[kind] += ms
     return {
-        "device": device.type,
+        "device": source,
         "total_ms": sum(row[3] for row in kernels),
         "kernels": kernels,
         "kinds": kinds,

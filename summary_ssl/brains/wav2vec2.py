@@ -10,10 +10,12 @@ step logs), ``min_masks``, ``train_log_file`` and ``cost_file``.
 
 What it adds to ``speechbrain.core.Brain`` (hooks keep their signatures):
 
-* a non-finite loss skips that batch's backward (on every DDP rank) and
-  the optimizer step of its accumulation cycle, is counted, and stops
-  training with a clear error after ``nonfinite_patience`` such batches in
-  a row;
+* a non-finite loss (on any DDP rank) drops the optimizer step of its
+  accumulation cycle on every rank, is counted, and stops training with a
+  clear error after ``nonfinite_patience`` such batches in a row;
+* the step never waits for the device but once per optimizer step (that
+  check), and can be compiled by regions (``compile: True``, see
+  :mod:`summary_ssl.brains.compile`);
 * the LR schedule and the Gumbel temperature follow the optimizer step;
 * intra-epoch checkpoints only at optimizer-step boundaries, holding the
   RNG states, so a resumed run repeats an uninterrupted one exactly;

@@ -322,14 +322,18 @@ def _pin(tensor, device):
 
 
 def ours_batches(pool, device):
-    """Our recipe's batches: ``batch.sig = (wavs, relative lengths)``, as
-    SpeechBrain's ``PaddedBatch`` gives them to ``W2V2Brain``."""
+    """Our recipe's batches: ``batch.id`` and ``batch.sig = (wavs,
+    relative lengths)``, as SpeechBrain's ``PaddedBatch`` gives them to
+    ``W2V2Brain``."""
     out = []
     for item in pool:
         wavs = item["wavs"]
         rel = item["lengths"].float() / wavs.shape[1]
         out.append(
-            types.SimpleNamespace(sig=(_pin(wavs, device), _pin(rel, device)))
+            types.SimpleNamespace(
+                id=[f"utt{i}" for i in range(len(wavs))],
+                sig=(_pin(wavs, device), _pin(rel, device)),
+            )
         )
     return out
 

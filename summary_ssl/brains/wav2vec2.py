@@ -17,6 +17,10 @@ What it adds to ``speechbrain.core.Brain`` (hooks keep their signatures):
 * the LR schedule and the Gumbel temperature follow the optimizer step;
 * intra-epoch checkpoints only at optimizer-step boundaries, holding the
   RNG states, so a resumed run repeats an uninterrupted one exactly;
+* a batch with no readable audio (a placeholder from
+  :func:`~summary_ssl.dataio.readable_batches.collate_readable`) runs with
+  its loss times zero: counted and logged, it keeps every DDP rank in
+  every collective and the accumulation cycle aligned;
 * step logs (JSON lines) and a cost report (``cost.json``).
 
 Authors
@@ -35,6 +39,7 @@ from speechbrain.utils.distributed import if_main_process
 
 from summary_ssl.brains.cost import CostTracker
 from summary_ssl.brains.rng_state import RNGState
+from summary_ssl.dataio.readable_batches import is_placeholder
 from summary_ssl.lobes.span_masking import compute_span_mask
 
 logger = logging.getLogger(__name__)
@@ -57,6 +62,7 @@ class W2V2Brain(sb.core.Brain):
             self.checkpointer.add_recoverable("cost", self.cost)
         self.nonfinite_in_a_row = 0
         self.nonfinite_total = 0
+        self.unreadable_batches = 0
         self.skip_this_step = False
         self._reset_log_window()
 
@@ -76,7 +82,7 @@ class W2V2Brain(sb.core.Brain):
             mask_length=self.hparams.mask_length,
             min_masks=getattr(self.hparams, "min_masks", 2),
         )
-        if stage == sb.Stage.TRAIN:
+        if stage == sb.Stage.TRAIN and not is_placeholder(batch):
             sample_rate = getattr(self.hparams, "sample_rate", 16000)
             self._log_window["audio_seconds"] += (
                 float(samples.sum()) / sample_rate
@@ -100,6 +106,8 @@ class W2V2Brain(sb.core.Brain):
         stats = self.modules.objective(
             out["context"], out["latents"], mask, out["features_pen"]
         )
+        if is_placeholder(batch):
+            return stats["loss"] * 0.0  # runs, but counts for nothing
         if stage == sb.Stage.TRAIN:
             # Summed on the device: read (one sync) only at log time.
             window = self._log_window
@@ -121,11 +129,17 @@ class W2V2Brain(sb.core.Brain):
         ``grad_accumulation_factor`` micro-batches (DDP ``no_sync`` on the
         others). A non-finite loss skips its backward and the optimizer
         step of its accumulation cycle (the cycle's gradients are
-        dropped). A batch with no readable audio (None, see
-        ``summary_ssl.dataio.readable_batches``) is skipped."""
-        if batch is None:
-            logger.warning("Skipped a batch with no readable audio.")
-            return torch.tensor(self.avg_train_loss)  # average unchanged
+        dropped). A batch with no readable audio (a placeholder, see
+        ``summary_ssl.dataio.readable_batches``) runs like any other with
+        a zero loss, so all ranks stay in step."""
+        if is_placeholder(batch):
+            self.unreadable_batches += 1
+            logger.warning(
+                "A batch with no readable audio at step %d runs as a "
+                "zero-loss placeholder (%d so far).",
+                self.optimizer_step,
+                self.unreadable_batches,
+            )
         self.rng_state.apply_pending()
         should_step = self.step % self.grad_accumulation_factor == 0
         self.on_fit_batch_start(batch, should_step)
@@ -152,12 +166,14 @@ class W2V2Brain(sb.core.Brain):
             self.hparams.lr_scheduler(self.optimizer)  # LR of the next step
             stepped = True
         self.on_fit_batch_end(batch, outputs, loss, stepped)
+        if is_placeholder(batch):
+            return torch.tensor(self.avg_train_loss)  # average unchanged
         return loss.detach().cpu()
 
     def evaluate_batch(self, batch, stage):
         """SpeechBrain's, but skips a batch with no readable audio."""
-        if batch is None:
-            logger.warning("Skipped a batch with no readable audio.")
+        if is_placeholder(batch):
+            logger.warning("Skipped a validation batch with no readable audio.")
             return torch.tensor(getattr(self, "_last_eval_loss", 0.0))
         loss = super().evaluate_batch(batch, stage)
         self._last_eval_loss = float(loss)
@@ -223,6 +239,7 @@ class W2V2Brain(sb.core.Brain):
             if torch.cuda.is_available()
             else None,
             "nonfinite_skipped": self.nonfinite_total,
+            "unreadable_batches": self.unreadable_batches,
         }
         self._reset_log_window()
         log_file = getattr(self.hparams, "train_log_file", None)

@@ -117,7 +117,11 @@ def parse_overrides(extra):
 def main(argv=None):
     """Runs the CLI; returns the result dictionary."""
     args, extra = _parser().parse_known_args(argv)
-    recipe = Recipe(args.hparams, parse_overrides(extra))
+    overrides = parse_overrides(extra)
+    try:
+        recipe = Recipe(args.hparams, overrides)
+    except KeyError as error:  # hyperpyyaml: an override the YAML lacks
+        raise SystemExit(f"bad override: {error}") from error
     sources = args.measurements
     if sources is None:
         sources = default_sources()

@@ -113,5 +113,5 @@ def test_cli_plans_a_budget_with_a_plot(tmp_path):
 
 
 def test_unknown_override_is_an_error():
-    with pytest.raises(KeyError, match="not_a_key"):
+    with pytest.raises(SystemExit, match="not_a_key"):
         main([str(HPARAMS / "flash_conformer_w2v2.yaml"), "--not_a_key=1"])

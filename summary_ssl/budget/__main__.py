@@ -151,7 +151,7 @@ def main(argv=None):
             target_frames_per_param=args.frames_per_param,
             widths=args.widths,
         )
-        result["command"] = override_line(recipe, result["slim"])
+        result["command"] = override_line(recipe, result["slim"], args.gpus)
         text = format_plan(result, result["command"])
         if args.plot:
             from summary_ssl.budget.plot import plot_plan

@@ -6,10 +6,13 @@ which is what dense training can use, is half of it.
 
 MFU (model FLOPs utilisation) here is the model's useful FLOPs per second
 (:mod:`summary_ssl.budget.flops`) over the spec-sheet dense peak of the
-recipe's precision. No full pretraining step of this package has been
-timed on a GPU yet (``benchmarks/RESULTS.md``), so unless measurements are
-given the planner assumes :data:`DEFAULT_MFU` and prints the range of
-:data:`MFU_ANCHORS`.
+recipe's precision. (The benchmarks divide by 800 TFLOP/s instead, what
+large bf16 matrix products reached on this project's H100: 81% of the
+spec's 989.4; the planner converts their measurements.)
+
+No full pretraining step of this package has been timed on a GPU yet
+(``benchmarks/RESULTS.md``), so unless measurements are given the planner
+assumes :data:`DEFAULT_MFU` and prints the range of :data:`MFU_ANCHORS`.
 
 Authors
 -------

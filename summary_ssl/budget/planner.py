@@ -392,10 +392,10 @@ def _warnings(chosen, spec):
     return notes
 
 
-def override_line(base, proposal):
+def override_line(base, proposal, gpus=1):
     """The recipe command for a proposal: the base recipe's overrides, the
     size, the steps, and the warmup at the base YAML's warmup-to-steps
-    ratio."""
+    ratio (``torchrun`` for several GPUs)."""
     overrides = {**base.overrides, **proposal["overrides"]}
     steps = max(1, proposal["optimizer_steps"])
     overrides["optimizer_step_limit"] = steps
@@ -403,4 +403,5 @@ def override_line(base, proposal):
     if limit and warmup is not None:
         overrides["warmup_steps"] = max(1, round(steps * warmup / limit))
     args = " ".join(f"--{k}={v}" for k, v in overrides.items())
-    return f"python train.py hparams/{base.path.name} {args}"
+    launcher = "python" if gpus == 1 else f"torchrun --nproc_per_node={gpus}"
+    return f"{launcher} train.py hparams/{base.path.name} {args}"

@@ -45,7 +45,8 @@ def _parser():
     p.add_argument("hparams", help="the recipe YAML")
 
     def option(name, **kwargs):
-        p.add_argument(f"--{name}", f"--{name.replace('-', '_')}", **kwargs)
+        names = dict.fromkeys([f"--{name}", f"--{name.replace('-', '_')}"])
+        p.add_argument(*names, **kwargs)
 
     option("gpu", choices=sorted(GPUS), default="H100")
     option("gpus", type=int, default=1, help="GPUs training together")

@@ -31,7 +31,7 @@ import yaml
 from summary_ssl.budget.cost import estimate
 from summary_ssl.budget.hardware import EXAMPLE_USD_PER_GPU_HOUR, GPUS
 from summary_ssl.budget.planner import WIDTHS, override_line, plan
-from summary_ssl.budget.recipe import Recipe
+from summary_ssl.budget.recipe import Recipe, ScheduleError
 from summary_ssl.budget.report import format_plan, format_report
 from summary_ssl.budget.throughput import default_sources, load_measurements
 
@@ -127,6 +127,22 @@ def main(argv=None):
     if sources is None:
         sources = default_sources()
     measurements = load_measurements(sources)
+    try:
+        result, text = _run(args, recipe, measurements)
+    except ScheduleError as error:
+        raise SystemExit(str(error)) from error
+    if args.json == "-":
+        json.dump(result, sys.stdout, indent=1)
+        print()
+    else:
+        print(text)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def _run(args, recipe, measurements):
+    """(result, text) of a cost estimate or of a budget plan."""
     if args.budget_gpu_hours is None:
         result = estimate(
             recipe,
@@ -159,14 +175,7 @@ def main(argv=None):
 
             plot_plan(result, args.plot)
             text += f"\nplot: {args.plot}"
-    if args.json == "-":
-        json.dump(result, sys.stdout, indent=1)
-        print()
-    else:
-        print(text)
-        if args.json:
-            Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
-    return result
+    return result, text
 
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ from torch._subclasses.fake_tensor import FakeTensorMode
 _PLACEHOLDER = re.compile(r"^(\w+):\s*!PLACEHOLDER", re.MULTILINE)
 
 
+class ScheduleError(ValueError):
+    """The schedule cannot be costed with what was given."""
+
+
 class Recipe:
     """A recipe YAML with its overrides, built on fake tensors.
 
@@ -141,7 +145,7 @@ def optimizer_steps(recipe, gpus=1, data_hours=None):
         per_step = audio_seconds_per_step(recipe, gpus)
         by_epochs = math.ceil(epochs * data_hours * 3600.0 / per_step)
     if limit is None and by_epochs is None:
-        raise ValueError(
+        raise ScheduleError(
             "the schedule has no optimizer_step_limit: give --data-hours so "
             "that number_of_epochs can be turned into steps"
         )

@@ -115,3 +115,14 @@ def test_cli_plans_a_budget_with_a_plot(tmp_path):
 def test_unknown_override_is_an_error():
     with pytest.raises(SystemExit, match="not_a_key"):
         main([str(HPARAMS / "flash_conformer_w2v2.yaml"), "--not_a_key=1"])
+
+
+def test_schedule_without_step_limit_needs_the_data_size(capsys):
+    yaml = str(HPARAMS / "flash_conformer_w2v2.yaml")
+    limitless = ["--optimizer_step_limit=null", "--number_of_epochs=10"]
+    with pytest.raises(SystemExit, match="--data-hours"):
+        main([yaml, *limitless, "--measurements"])
+    result = main([yaml, *limitless, "--data-hours=100", "--measurements"])
+    # 10 epochs of 100 h in steps of 360 s x 4 accumulated batches
+    assert result["schedule"]["optimizer_steps"] == 2500
+    assert result["schedule"]["audio_hours"] == 1000

@@ -19,6 +19,10 @@ What it adds to ``speechbrain.core.Brain`` (hooks keep their signatures):
 * the LR schedule and the Gumbel temperature follow the optimizer step;
 * intra-epoch checkpoints only at optimizer-step boundaries, holding the
   RNG states, so a resumed run repeats an uninterrupted one exactly;
+* a batch with no readable audio (a placeholder from
+  :func:`~summary_ssl.dataio.readable_batches.collate_readable`) runs with
+  its loss times zero: counted and logged, it keeps every DDP rank in
+  every collective and the accumulation cycle aligned;
 * step logs (JSON lines) and a cost report (``cost.json``).
 
 Authors
@@ -38,6 +42,7 @@ from speechbrain.utils.distributed import if_main_process
 from summary_ssl.brains.compile import compile_regions
 from summary_ssl.brains.cost import CostTracker
 from summary_ssl.brains.rng_state import RNGState
+from summary_ssl.dataio.readable_batches import is_placeholder
 from summary_ssl.lobes.span_masking import compute_span_mask, span_bounds
 
 logger = logging.getLogger(__name__)
@@ -64,6 +69,7 @@ class W2V2Brain(sb.core.Brain):
         self._loss_sum = self._loss_count = None  # see update_average
         self._read_loss_average = False
         self.span_masker = compute_span_mask  # compiled by _compile
+        self.unreadable_batches = 0
         self._reset_log_window()
 
     # -- forward and loss ----------------------------------------------
@@ -84,7 +90,8 @@ class W2V2Brain(sb.core.Brain):
             max_frames,
             **self._mask_options(),
         )
-        if stage == sb.Stage.TRAIN:  # read at log time only
+        if stage == sb.Stage.TRAIN and not is_placeholder(batch):
+            # read at log time only
             self._log_window["audio_samples"] += samples.sum()
         out = self.modules.wav2vec2(
             wavs, wav_lens, mask=mask, output_hidden_states=False
@@ -114,6 +121,8 @@ class W2V2Brain(sb.core.Brain):
             out["features_pen"],
             num_slots=num_slots,
         )
+        if is_placeholder(batch):
+            return stats["loss"] * 0.0  # runs, but counts for nothing
         if stage == sb.Stage.TRAIN:
             # Summed on the device: read (one sync) only at log time.
             window = self._log_window
@@ -135,16 +144,22 @@ class W2V2Brain(sb.core.Brain):
         ``grad_accumulation_factor`` micro-batches (DDP ``no_sync`` on the
         others). A non-finite loss drops the optimizer step of its
         accumulation cycle (the cycle's gradients are discarded). A batch
-        with no readable audio (None, see
-        ``summary_ssl.dataio.readable_batches``) is skipped.
+        with no readable audio (a placeholder, see
+        ``summary_ssl.dataio.readable_batches``) runs like any other with
+        a zero loss, so all ranks stay in step.
 
         The host reads one number from the device per optimizer step (how
         many of the cycle's losses were non-finite, on any rank), at the
         stepping micro-batch, after its backward is queued; nothing else
         in the step waits for the GPU."""
-        if batch is None:
-            logger.warning("Skipped a batch with no readable audio.")
-            return torch.tensor(self.avg_train_loss)  # average unchanged
+        if is_placeholder(batch):
+            self.unreadable_batches += 1
+            logger.warning(
+                "A batch with no readable audio at step %d runs as a "
+                "zero-loss placeholder (%d so far).",
+                self.optimizer_step,
+                self.unreadable_batches,
+            )
         self.rng_state.apply_pending()
         should_step = self.step % self.grad_accumulation_factor == 0
         self.on_fit_batch_start(batch, should_step)
@@ -169,12 +184,14 @@ class W2V2Brain(sb.core.Brain):
                 self.hparams.lr_scheduler(self.optimizer)  # next step's LR
                 stepped = True
         self.on_fit_batch_end(batch, outputs, loss, stepped)
+        if is_placeholder(batch):
+            return torch.tensor(float("nan"))  # not in the running mean
         return loss.detach()
 
     def evaluate_batch(self, batch, stage):
         """SpeechBrain's, but skips a batch with no readable audio."""
-        if batch is None:
-            logger.warning("Skipped a batch with no readable audio.")
+        if is_placeholder(batch):
+            logger.warning("Skipped a validation batch with no readable audio.")
             return torch.tensor(getattr(self, "_last_eval_loss", 0.0))
         loss = super().evaluate_batch(batch, stage)
         self._last_eval_loss = float(loss)
@@ -278,6 +295,7 @@ class W2V2Brain(sb.core.Brain):
             if torch.cuda.is_available()
             else None,
             "nonfinite_skipped": self.nonfinite_total,
+            "unreadable_batches": self.unreadable_batches,
         }
         self._reset_log_window()
         self._read_loss_average = True  # synced now anyway

@@ -50,17 +50,9 @@ class DeviceFbank(Fbank):
         stft = self.compute_STFT
         window = stft.__dict__.pop("window")
         stft.register_buffer("window", window, persistent=False)
-        filters = self.compute_fbanks
-        # The filter matrix, as Filterbank builds it at every call: its
-        # output for the identity spectrogram before the dB conversion.
-        training = filters.training
-        filters.eval()
-        log_mel, filters.log_mel = filters.log_mel, False
-        with torch.no_grad():
-            matrix = filters(torch.eye(filters.n_stft).unsqueeze(0))[0]
-        filters.log_mel = log_mel
-        filters.train(training)
-        self.register_buffer("mel_matrix", matrix, persistent=False)
+        self.register_buffer(
+            "mel_matrix", _filter_matrix(self.compute_fbanks), persistent=False
+        )
 
     def forward(self, wav):
         """(B, N) waveforms -> (B, T, n_mels) log-mel filterbanks (float32
@@ -69,3 +61,22 @@ class DeviceFbank(Fbank):
         mel = torch.matmul(mag, self.mel_matrix)
         # SpeechBrain's own dB conversion (and top_db clipping)
         return self.compute_fbanks._amplitude_to_DB(mel)
+
+
+def _filter_matrix(filters):
+    """The (n_stft, n_mels) matrix a SpeechBrain ``Filterbank`` builds at
+    every call: its output for the identity spectrogram, before the dB
+    conversion. Built on the meta device (shape only) when the module
+    was."""
+    n_stft, n_mels = filters.n_stft, filters.n_mels
+    if filters.f_central.is_meta:  # e.g. the budget planner's dry build
+        return torch.empty(n_stft, n_mels, device="meta")
+    training, log_mel = filters.training, filters.log_mel
+    filters.eval()
+    filters.log_mel = False
+    with torch.no_grad():
+        eye = torch.eye(n_stft, device=filters.f_central.device)
+        matrix = filters(eye.unsqueeze(0))[0]
+    filters.log_mel = log_mel
+    filters.train(training)
+    return matrix

@@ -109,14 +109,14 @@ def draw_batches(train, hparams, count):
 
 
 def pad_batch(batch, multiple):
-    """A batch (``sig`` only, all the Brain reads) with the waveforms
+    """A batch (``id`` and ``sig``, what the Brain reads) with the waveforms
     zero-padded to a multiple of ``multiple`` samples and the relative
     lengths rescaled to match; ``batch`` itself is left as it is."""
     wavs, lens = batch.sig
     n = wavs.shape[1]
     target = math.ceil(n / multiple) * multiple
     padded = torch.nn.functional.pad(wavs, (0, target - n))
-    return types.SimpleNamespace(sig=(padded, lens * n / target))
+    return types.SimpleNamespace(id=batch.id, sig=(padded, lens * n / target))
 
 
 def run_strategy(train, name, batches, args, tmp):

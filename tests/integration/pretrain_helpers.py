@@ -66,7 +66,7 @@ def toy_brain(yaml="summarymixing_w2v2.yaml", run_opts=None, **extra):
 
 def toy_batch(seed, lengths=(1.0, 0.7, 0.45), seconds=1.5):
     """A padded batch of random 16 kHz waveforms, as the recipe's loader
-    yields it (``batch.sig = (wavs, relative lengths)``)."""
+    yields it (``batch.id``, ``batch.sig = (wavs, relative lengths)``)."""
     import types
 
     import torch
@@ -76,7 +76,8 @@ def toy_batch(seed, lengths=(1.0, 0.7, 0.45), seconds=1.5):
     lens = torch.tensor(lengths)
     wavs = 0.1 * torch.randn(len(lengths), n, generator=gen)
     wavs *= (torch.arange(n)[None, :] < (lens[:, None] * n)).float()
-    return types.SimpleNamespace(sig=(wavs, lens))
+    ids = [f"toy{seed}_{i}" for i in range(len(lengths))]
+    return types.SimpleNamespace(id=ids, sig=(wavs, lens))
 
 
 def fit(brain, batch):

@@ -140,18 +140,9 @@ def test_recompilation_is_bounded_under_dynamic_batching(tmp_path):
     1 is always specialised) and once for larger batches."""
     from speechbrain.dataio.dataloader import make_dataloader
 
-    from summary_ssl.toy import PRETRAIN_TOY_OVERRIDES
-
     train = load_recipe()
     brain = _compiled_brain(dynamic=True, output_folder=str(tmp_path))
-    hparams = dict(PRETRAIN_TOY_OVERRIDES, output_folder=str(tmp_path))
-    hparams.update(
-        skip_prep=False,
-        resample=False,
-        data_source="librispeech",
-        sample_rate=16000,
-    )
-    (data, _), (sampler, _) = train.dataio_prepare(hparams)
+    (data, _), (sampler, _) = train.dataio_prepare(vars(brain.hparams))
     shapes, epoch = set(), 0
     while brain.step < 200:
         sampler.set_epoch(epoch)

@@ -101,8 +101,11 @@ class S3LEncoder(nn.Module):
 
     def output_lengths(self, num_samples):
         """Output (80 ms) frames for ``num_samples`` samples in."""
-        frames = self.front.output_lengths(num_samples // self.hop + 1)
-        return self.encoder.output_lengths(frames)
+        return self.frames_to_outputs(num_samples // self.hop + 1)
+
+    def frames_to_outputs(self, frames):
+        """Output (80 ms) frames for ``frames`` filterbank frames in."""
+        return self.encoder.output_lengths(self.front.output_lengths(frames))
 
     def features(self, wavs, num_samples):
         """Log-mel filterbanks, float32, zero on padded frames.

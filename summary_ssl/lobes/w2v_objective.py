@@ -4,10 +4,11 @@
 loss = L_contrastive + diversity_weight * L_diversity
        + feature_penalty_weight * mean(latents^2)          (Baevski 2020)
 
-* L_contrastive (Eq. 3): for each masked frame, cross-entropy of
-  ``cos(c_t, q_t) / T`` against ``cos(c_t, q_neg) / T`` for ``K`` negatives
-  drawn from the other masked frames of the same utterance; a negative
-  whose quantised vector equals the positive's gets ``-inf``.
+* L_contrastive (Eq. 3, :func:`summary_ssl.lobes.contrastive.contrastive_loss`):
+  for each masked frame, cross-entropy of ``cos(c_t, q_t) / T`` against
+  ``cos(c_t, q_neg) / T`` for ``K`` negatives drawn from the other masked
+  frames of the same utterance; a negative whose quantised vector equals
+  the positive's gets ``-inf``.
 * L_diversity (Eq. 4): ``(G V - perplexity) / (G V)`` of the averaged
   code probabilities over the quantised (masked, so real) frames.
 
@@ -22,9 +23,9 @@ Authors
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from speechbrain.nnet.quantisers import GumbelVectorQuantizer
 
+from summary_ssl.lobes.contrastive import contrastive_loss
 from summary_ssl.lobes.span_masking import sample_negatives
 
 
@@ -120,18 +121,9 @@ class W2V2Objective(nn.Module):
         targets = self.project_q(quantised["x"].squeeze(0))  # (N, P)
         preds = self.final_proj(context[mask])  # (N, P)
         neg_index, valid = sample_negatives(mask, self.num_negatives)
-        negatives = targets[neg_index]  # (N, K, P)
-        candidates = torch.cat([targets.unsqueeze(1), negatives], dim=1)
-        logits = F.cosine_similarity(
-            preds.float().unsqueeze(1), candidates.float(), dim=-1
+        contrastive, accuracy = contrastive_loss(
+            preds, targets, neg_index, valid, self.logit_temp
         )
-        logits = logits / self.logit_temp
-        same = (negatives == targets.unsqueeze(1)).all(dim=-1)
-        logits[:, 1:] = logits[:, 1:].masked_fill(same, float("-inf"))
-        zeros = torch.zeros(len(logits), dtype=torch.long, device=mask.device)
-        per_frame = F.cross_entropy(logits, zeros, reduction="none")
-        weight = valid.float()
-        contrastive = (per_frame * weight).sum() / weight.sum().clamp_min(1)
         num_vars = quantised["num_vars"]
         diversity = (num_vars - quantised["prob_perplex"]) / num_vars
         loss = (
@@ -139,9 +131,6 @@ class W2V2Objective(nn.Module):
             + self.diversity_weight * diversity
             + self.feature_penalty_weight * features_pen
         )
-        with torch.no_grad():
-            correct = (logits.argmax(dim=-1) == 0).float()
-            accuracy = (correct * weight).sum() / weight.sum().clamp_min(1)
         return {
             "loss": loss,
             "contrastive_loss": contrastive.detach(),

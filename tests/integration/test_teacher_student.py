@@ -1,6 +1,9 @@
 """Teacher-student (S3LSpeech) pretraining recipe on the toy corpus (CPU)."""
 
 import json
+import pathlib
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -12,6 +15,7 @@ from summary_ssl.probes.features import FrozenFeatures
 from tests.integration.pretrain_helpers import read_steps, run_s3l
 
 STEPS = 200
+RUNNER = pathlib.Path(__file__).parents[2] / "recipes/MP3S/run_benchmark.py"
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +81,44 @@ def test_cost_report_and_export_load_in_the_probe_features(pretrained):
     assert hidden.shape[0] == features.num_layers == 3  # input + 2 layers
     assert features.out_dim == hidden.shape[-1] == 64
     assert frame_lens[0] == 1.0 and 0.55 < frame_lens[1] < 0.65
+
+
+def test_mp3s_runner_probes_the_export(pretrained, tmp_path):
+    """The unchanged MP3S runner, on the CTC task (the one that needs
+    enough frames per second: the hidden states come at 40 ms)."""
+    folder, _ = pretrained
+    out = tmp_path / "mp3s"
+    cmd = [
+        sys.executable,
+        str(RUNNER),
+        "--ssl_folder",
+        str(folder / "exported_encoder"),
+        "--output_folder",
+        str(out),
+        "--tasks",
+        "ASR",
+        "--no-baselines",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--jobs",
+        "1",
+        "--threads",
+        "1",
+        "--set",
+        "hidden_size=32",
+        "batch_size=8",
+        "num_workers=0",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = [
+        line
+        for line in (out / "results.md").read_text().splitlines()
+        if line.startswith("| ssl")
+    ]
+    assert len(rows) == 1 and "—" not in rows[0], rows
 
 
 def test_export_from_checkpoint_cli(pretrained, tmp_path):

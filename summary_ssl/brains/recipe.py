@@ -11,7 +11,6 @@ Authors
 * summary_ssl contributors 2026
 """
 
-import logging
 import os
 import sys
 
@@ -29,8 +28,6 @@ from summary_ssl.dataio.readable_batches import (
     load_audio_or_empty,
 )
 from summary_ssl.pretrained import export_encoder
-
-logger = logging.getLogger(__name__)
 
 
 def prepare_data(hparams):

@@ -119,7 +119,8 @@ def mixer_flops(attention_type, d, nhead, lengths, sm_dims=None):
         Model size.
     nhead : int
         Heads (SummaryMixing's block-diagonal linears have ``nhead``
-        blocks, so they cost ``1 / nhead`` of a dense linear).
+        blocks, so they cost ``1 / nhead`` of a dense linear; the fast
+        mode's one projection is dense).
     lengths : list of int
         Utterance lengths.
     sm_dims : dict, optional
@@ -155,19 +156,21 @@ def mixer_flops(attention_type, d, nhead, lengths, sm_dims=None):
         raise ValueError("no FLOP formula for SummaryMixing-expdecay")
     dims = dict(local_hid=[d], local_out=d, summary_hid=[d], summary_out=d)
     dims.update(sm_dims or {})
+    groups = nhead
     if attention_type == "SummaryMixing-fast":
         local = [dims["local_out"]]
         summary = [dims["local_out"]]
+        groups = 1  # one dense projection
     else:
         local = list(dims["local_hid"]) + [dims["local_out"]]
         summary = list(dims["summary_hid"]) + [dims["summary_out"]]
     if attention_type == "SummaryMixing-lite":
         local = []
     first = (local[0] if local else 0) + summary[0]
-    per_frame = 2 * d * first // nhead  # fused grouped first layers
+    per_frame = 2 * d * first // groups  # fused grouped first layers
     for dims_ in (local, summary):
         per_frame += sum(
-            2 * a * b // nhead for a, b in zip(dims_[:-1], dims_[1:])
+            2 * a * b // groups for a, b in zip(dims_[:-1], dims_[1:])
         )
     per_frame += 2 * summary[-1]  # masked mean over frames
     per_utt = 0

@@ -78,7 +78,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 
 _HERE = Path(__file__).resolve().parent
 _REPO = _HERE.parent
@@ -94,6 +93,7 @@ try:
     from speechbrain.lobes.models.wav2vec import compute_mask, sample_negatives
 
     from summary_ssl.brains.wav2vec2 import W2V2Brain
+    from summary_ssl.utils.torch_flops import flop_counter
 except ImportError as _error:  # pragma: no cover - GPU machine set-up
     raise SystemExit(
         f"pretrain_step_bench needs speechbrain 1.1.2, hyperpyyaml and "
@@ -322,14 +322,18 @@ def _pin(tensor, device):
 
 
 def ours_batches(pool, device):
-    """Our recipe's batches: ``batch.sig = (wavs, relative lengths)``, as
-    SpeechBrain's ``PaddedBatch`` gives them to ``W2V2Brain``."""
+    """Our recipe's batches: ``batch.id`` and ``batch.sig = (wavs,
+    relative lengths)``, as SpeechBrain's ``PaddedBatch`` gives them to
+    ``W2V2Brain``."""
     out = []
     for item in pool:
         wavs = item["wavs"]
         rel = item["lengths"].float() / wavs.shape[1]
         out.append(
-            types.SimpleNamespace(sig=(_pin(wavs, device), _pin(rel, device)))
+            types.SimpleNamespace(
+                id=[f"utt{i}" for i in range(len(wavs))],
+                sig=(_pin(wavs, device), _pin(rel, device)),
+            )
         )
     return out
 
@@ -512,36 +516,6 @@ class _Stepper:
             self.last_loss = loss
 
 
-def _conv_backward_flop(
-    grad_out_shape,
-    x_shape,
-    w_shape,
-    _bias,
-    _stride,
-    _padding,
-    _dilation,
-    transposed,
-    _output_padding,
-    _groups,
-    output_mask,
-    out_shape=None,
-    **kwargs,
-):
-    """FLOPs of ``aten.convolution_backward``, grouped convolutions included.
-
-    torch's own formula (torch 2.14) counts the weight gradient of a grouped
-    convolution as if it were dense: for the Conformer's depthwise
-    convolution (768 groups, kernel 31) that is 768 times too many, about a
-    third of a whole Conformer step. Each of the input and weight gradients
-    takes as many multiply-adds as the forward convolution, whose formula
-    (``w_shape`` holds the channels per group) is right.
-    """
-    forward = conv_flop_count(
-        x_shape, w_shape, grad_out_shape, transposed=transposed
-    )
-    return forward * (int(bool(output_mask[0])) + int(bool(output_mask[1])))
-
-
 def _count_flops(stepper, modules):
     """FLOPs of one optimizer step (FlopCounterMode: matmuls, convs, SDPA,
     forward and backward), with layerdrop switched off for the count."""
@@ -551,12 +525,8 @@ def _count_flops(stepper, modules):
             saved.append((module, module.layerdrop_prob))
             module.layerdrop_prob = 0.0
     try:
-        with FlopCounterMode(
-            display=False,
-            custom_mapping={
-                torch.ops.aten.convolution_backward: _conv_backward_flop
-            },
-        ) as counter:
+        # torch's formula miscounts grouped-conv gradients: corrected there.
+        with flop_counter() as counter:
             stepper.step()
     finally:
         for module, prob in saved:

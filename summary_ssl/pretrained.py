@@ -120,9 +120,9 @@ class FrozenSSLEncoder(nn.Module):
     >>> ssl = FrozenSSLEncoder(folder).train()
     >>> hidden, lens = ssl(torch.randn(2, 8000), torch.tensor([1.0, 0.5]))
     >>> hidden.shape, ssl.wav2vec2.training, hidden.requires_grad
-    (torch.Size([3, 2, 26, 32]), False, False)
+    (torch.Size([3, 2, 23, 32]), False, False)
     >>> ssl.num_layers, ssl.out_dim, lens.tolist()
-    (3, 32, [1.0, 0.5])
+    (3, 32, [1.0, 0.434...])
     """
 
     def __init__(self, folder, random_init=False):

@@ -39,7 +39,7 @@ PRETRAIN_TOY_OVERRIDES = {
     "dropout": 0.0,
     "layerdrop_prob": 0.0,
     "n_mels": 40,
-    "frontend_channels": [16, 8],
+    "frontend_channels": [32, 32],
     "num_negatives": 20,
     "quantiser_vars": 32,
     "proj_dim": 64,

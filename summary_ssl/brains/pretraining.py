@@ -17,7 +17,10 @@ What it adds to ``speechbrain.core.Brain`` (hooks keep their signatures):
   the optimizer step of its accumulation cycle, is counted, and stops
   training with a clear error after ``nonfinite_patience`` such batches in
   a row;
-* a batch with no readable audio is skipped;
+* a batch with no readable audio (a placeholder from
+  :func:`~summary_ssl.dataio.readable_batches.collate_readable`) runs with
+  its loss times zero: counted and logged, it keeps every DDP rank in
+  every collective and the accumulation cycle aligned;
 * the LR schedule (``lr_scheduler``, a SpeechBrain scheduler called as
   ``scheduler(optimizer)`` once per optimizer step) follows the optimizer
   step;
@@ -45,6 +48,7 @@ from speechbrain.utils.optimizers import rm_vector_weight_decay
 
 from summary_ssl.brains.cost import CostTracker
 from summary_ssl.brains.rng_state import RNGState
+from summary_ssl.dataio.readable_batches import is_placeholder
 
 logger = logging.getLogger(__name__)
 
@@ -67,42 +71,53 @@ class PretrainingBrain(sb.core.Brain):
             self.checkpointer.add_recoverable("cost", self.cost)
         self.nonfinite_in_a_row = 0
         self.nonfinite_total = 0
+        self.unreadable_batches = 0
         self.skip_this_step = False
         self._reset_log_window()
 
     # -- what subclasses use --------------------------------------------
 
-    def count_audio(self, num_samples):
-        """Adds a training batch's audio to the step log's throughput.
+    def count_audio(self, batch, num_samples):
+        """Adds a training batch's audio to the step log's throughput
+        (nothing for a placeholder).
 
         Arguments
         ---------
+        batch : speechbrain.dataio.batch.PaddedBatch
+            The batch.
         num_samples : torch.Tensor
             (B,) lengths in samples, on the CPU (no device sync).
         """
+        if is_placeholder(batch):
+            return
         sample_rate = getattr(self.hparams, "sample_rate", 16000)
         self._log_window["audio_seconds"] += float(num_samples.sum()) / (
             sample_rate
         )
 
-    def record_stats(self, stats, stage):
+    def record_stats(self, stats, batch, stage):
         """Keeps an objective's statistics for the logs; returns the loss.
 
         Training statistics are summed on the device and read (one sync)
-        only at log time; validation ones are averaged per stage.
+        only at log time; validation ones are averaged per stage. A
+        placeholder batch's are dropped, and its loss is multiplied by 0.
 
         Arguments
         ---------
         stats : dict of torch.Tensor
             Scalars, ``loss`` among them.
+        batch : speechbrain.dataio.batch.PaddedBatch
+            The batch they come from.
         stage : speechbrain.Stage
             The stage.
 
         Returns
         -------
         torch.Tensor
-            ``stats["loss"]``.
+            ``stats["loss"]`` (times 0 for a placeholder).
         """
+        if is_placeholder(batch):
+            return stats["loss"] * 0.0  # runs, but counts for nothing
         if stage == sb.Stage.TRAIN:
             window = self._log_window
             window["batches"] += 1
@@ -127,11 +142,17 @@ class PretrainingBrain(sb.core.Brain):
         ``grad_accumulation_factor`` micro-batches (DDP ``no_sync`` on the
         others). A non-finite loss skips its backward and the optimizer
         step of its accumulation cycle (the cycle's gradients are
-        dropped). A batch with no readable audio (None, see
-        ``summary_ssl.dataio.readable_batches``) is skipped."""
-        if batch is None:
-            logger.warning("Skipped a batch with no readable audio.")
-            return torch.tensor(self.avg_train_loss)  # average unchanged
+        dropped). A batch with no readable audio (a placeholder, see
+        ``summary_ssl.dataio.readable_batches``) runs like any other with
+        a zero loss, so all ranks stay in step."""
+        if is_placeholder(batch):
+            self.unreadable_batches += 1
+            logger.warning(
+                "A batch with no readable audio at step %d runs as a "
+                "zero-loss placeholder (%d so far).",
+                self.optimizer_step,
+                self.unreadable_batches,
+            )
         self.rng_state.apply_pending()
         should_step = self.step % self.grad_accumulation_factor == 0
         self.on_fit_batch_start(batch, should_step)
@@ -159,12 +180,14 @@ class PretrainingBrain(sb.core.Brain):
             self.on_optimizer_step()
             stepped = True
         self.on_fit_batch_end(batch, outputs, loss, stepped)
+        if is_placeholder(batch):
+            return torch.tensor(self.avg_train_loss)  # average unchanged
         return loss.detach().cpu()
 
     def evaluate_batch(self, batch, stage):
         """SpeechBrain's, but skips a batch with no readable audio."""
-        if batch is None:
-            logger.warning("Skipped a batch with no readable audio.")
+        if is_placeholder(batch):
+            logger.warning("Skipped a validation batch with no readable audio.")
             return torch.tensor(getattr(self, "_last_eval_loss", 0.0))
         loss = super().evaluate_batch(batch, stage)
         self._last_eval_loss = float(loss)
@@ -226,6 +249,7 @@ class PretrainingBrain(sb.core.Brain):
             if torch.cuda.is_available()
             else None,
             "nonfinite_skipped": self.nonfinite_total,
+            "unreadable_batches": self.unreadable_batches,
         }
         self._reset_log_window()
         log_file = getattr(self.hparams, "train_log_file", None)

@@ -23,6 +23,7 @@ from speechbrain.utils.distributed import if_main_process, run_on_main
 from summary_ssl.brains.hparams_checks import check_pretraining_hparams
 from summary_ssl.dataio.audio_folder import prepare_audio_folder
 from summary_ssl.dataio.librispeech import prepare_librispeech
+from summary_ssl.dataio.prepare_utils import require_rows
 from summary_ssl.dataio.readable_batches import (
     collate_readable,
     load_audio_or_empty,
@@ -40,6 +41,7 @@ def prepare_data(hparams):
         sample_rate=hparams["sample_rate"],
         resample=hparams["resample"],
         skip_prep=hparams["skip_prep"],
+        decode=hparams["decode_check"],
     )
     if hparams["data_source"] == "librispeech":
         splits = {
@@ -63,17 +65,26 @@ def prepare_data(hparams):
                     merged_csv=f"{name}.csv",
                 ),
             )
+        sources = {
+            name: f"{hparams['data_folder']} ({', '.join(split_list)})"
+            for name, split_list in splits.items()
+        }
     else:  # any folder of audio files, e.g. Libri-Light after VAD
+        sources = {}
         for name in ("train", "valid"):
+            sources[name] = hparams[f"{name}_data_folder"]
             run_on_main(
                 prepare_audio_folder,
                 kwargs=dict(
-                    data_folder=hparams[f"{name}_data_folder"],
+                    data_folder=sources[name],
                     csv_name=f"{name}.csv",
                     **common,
                 ),
             )
-    return os.path.join(out, "train.csv"), os.path.join(out, "valid.csv")
+    csvs = {name: os.path.join(out, f"{name}.csv") for name in sources}
+    for name, csv in csvs.items():
+        require_rows(csv, sources[name])  # a clear error, before training
+    return csvs["train"], csvs["valid"]
 
 
 def dataio_prepare(hparams):

@@ -41,7 +41,7 @@ class TeacherStudentBrain(PretrainingBrain):
         encoder = unwrap(self.modules.student).encoder
         samples = torch.round(wav_lens * wavs.shape[1]).long()
         if stage == sb.Stage.TRAIN:
-            self.count_audio(samples)
+            self.count_audio(batch, samples)
         wavs = wavs.to(self.device, non_blocking=True)
         wav_lens = wav_lens.to(self.device, non_blocking=True)
         samples = samples.to(self.device, non_blocking=True)
@@ -70,7 +70,7 @@ class TeacherStudentBrain(PretrainingBrain):
         stats["ema_decay"] = torch.tensor(
             self.modules.teacher.decay(self.optimizer_step + 1)
         )
-        return self.record_stats(stats, stage)
+        return self.record_stats(stats, batch, stage)
 
     def on_optimizer_step(self):
         """Moves the teacher towards the student."""

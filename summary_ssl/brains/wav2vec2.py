@@ -41,7 +41,7 @@ class W2V2Brain(PretrainingBrain):
             min_masks=getattr(self.hparams, "min_masks", 2),
         )
         if stage == sb.Stage.TRAIN:
-            self.count_audio(samples)
+            self.count_audio(batch, samples)
         wavs = wavs.to(self.device, non_blocking=True)
         wav_lens = wav_lens.to(self.device, non_blocking=True)
         mask = mask.to(self.device, non_blocking=True)
@@ -61,7 +61,7 @@ class W2V2Brain(PretrainingBrain):
         stats = self.modules.objective(
             out["context"], out["latents"], mask, out["features_pen"]
         )
-        return self.record_stats(stats, stage)
+        return self.record_stats(stats, batch, stage)
 
     def on_fit_batch_start(self, batch, should_step):
         """Anneals the Gumbel temperature to the current optimizer step."""

@@ -93,7 +93,8 @@ class TransformerEncoderLayer(nn.Module):
     dropout : float
         Dropout on the residual branches and in the mixer.
     activation : type
-        FFN activation class.
+        Activation class of the FFN (and of SummaryMixing, unless its
+        ``mixer_options`` set one).
     layer_norm_first : bool
         Pre-LN; False (the default, as S3LSpeech) is post-LN.
     attention_type : str
@@ -130,6 +131,7 @@ class TransformerEncoderLayer(nn.Module):
             d_ffn=d_ffn,
             dropout=dropout,
             mixer_options=mixer_options,
+            activation=activation,
         )
         self.ffn = nn.Sequential(
             nn.Linear(d_model, d_ffn),

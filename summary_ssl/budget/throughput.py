@@ -190,6 +190,13 @@ def _eager_first(cells):
     return eager or cells
 
 
+def _tensor_core_rate(precision):
+    """bf16 and fp16 run matrix products at the same rate on the A100, H100
+    and H200 (their spec sheets give one dense 16-bit figure), so a step
+    measured in one stands for the other; fp32 does not."""
+    return "16-bit" if precision in ("bf16", "fp16") else precision
+
+
 def select_throughput(
     measurements,
     gpu,
@@ -237,7 +244,10 @@ def select_throughput(
     if mfu is not None:
         return from_mfu("assumed", mfu, "given with --mfu")
     cells = [
-        m for m in measurements if m.gpu == gpu and m.precision == precision
+        m
+        for m in measurements
+        if m.gpu == gpu
+        and _tensor_core_rate(m.precision) == _tensor_core_rate(precision)
     ]
     same = _eager_first(
         [

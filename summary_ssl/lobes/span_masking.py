@@ -7,11 +7,12 @@ the padded frames too. Here each utterance gets its own number of spans,
 spans and negatives stay inside its real frames, and a negative is never
 the positive itself.
 
-Everything runs on the device of its inputs, with shapes that depend only
-on the batch's shape (never on the random draws): no ``nonzero``, no
-boolean-mask indexing, no ``.item()``. So a training step never waits for
-the GPU to tell the host how many frames were masked, and
-``torch.compile`` traces it as one graph. The masked frames of each
+:func:`compute_span_mask`, :func:`masked_slots` and
+:func:`sample_slot_negatives` run on the device of their inputs, with
+shapes that depend only on the batch's shape (never on the random draws):
+no ``nonzero``, no boolean-mask indexing, no ``.item()``. So a training
+step never waits for the GPU to tell the host how many frames were
+masked, and ``torch.compile`` traces it as one graph. The masked frames of each
 utterance are laid out in ``num_slots`` slots (:func:`masked_slots`), a
 bound computed from the padded length (:func:`span_bounds`); slots past an
 utterance's own count are marked invalid and weigh nothing in the loss.
@@ -181,7 +182,7 @@ def masked_slots(mask, num_slots):
     return frames, counts, slot[None, :] < counts[:, None]
 
 
-def sample_negatives(counts, num_slots, num_negatives):
+def sample_slot_negatives(counts, num_slots, num_negatives):
     """Negatives for every slot: other masked frames of its utterance.
 
     Negatives for the masked frame in slot ``i`` are drawn uniformly, with
@@ -209,7 +210,7 @@ def sample_negatives(counts, num_slots, num_negatives):
     Example
     -------
     >>> counts = torch.tensor([3, 1])
-    >>> idx, valid = sample_negatives(counts, 4, 5)
+    >>> idx, valid = sample_slot_negatives(counts, 4, 5)
     >>> idx.shape
     torch.Size([2, 4, 5])
     >>> valid.tolist()
@@ -231,3 +232,55 @@ def sample_negatives(counts, num_slots, num_negatives):
     draw = torch.minimum(draw, (counts - 1).clamp(min=0)[:, None, None])
     valid = (own[None, :] < counts[:, None]) & (counts[:, None] > 1)
     return draw, valid
+
+
+def sample_negatives(mask, num_negatives):
+    """Indices of negatives for every masked frame, in the flat layout.
+
+    Negatives for a masked frame are drawn uniformly, with replacement,
+    from the OTHER masked frames of the same utterance (Baevski et al.
+    2020, Sec. 3.2). Masked frames are numbered in ``mask.nonzero()``
+    order, i.e. the order of ``x[mask]``: the number of rows is the mask's
+    count, read on the host (a synchronisation on a GPU). The
+    teacher-student objective uses this form; wav2vec 2.0's uses the fixed
+    slots of :func:`masked_slots` and :func:`sample_slot_negatives`.
+
+    Arguments
+    ---------
+    mask : torch.Tensor
+        (B, T) boolean, True = masked.
+    num_negatives : int
+        Negatives per masked frame.
+
+    Returns
+    -------
+    neg_index : torch.Tensor
+        (N, num_negatives) indices into ``x[mask]`` (N masked frames).
+    valid : torch.Tensor
+        (N,) boolean: False where the utterance has a single masked frame
+        (no negative exists; such frames should be left out of the loss).
+
+    Example
+    -------
+    >>> mask = torch.tensor([[1, 1, 0, 1], [0, 1, 1, 0]], dtype=torch.bool)
+    >>> idx, valid = sample_negatives(mask, 5)
+    >>> idx.shape, bool(valid.all())
+    (torch.Size([5, 5]), True)
+    >>> bool((idx[:3] < 3).all() and (idx[3:] >= 3).all())  # same utterance
+    True
+    >>> bool((idx != torch.arange(5)[:, None]).all())  # never the positive
+    True
+    """
+    per_utt = mask.sum(dim=1)  # (B,)
+    utt = mask.nonzero()[:, 0]  # (N,) utterance of each masked frame
+    first = per_utt.cumsum(0) - per_utt  # (B,) offset in x[mask]
+    N = utt.shape[0]
+    own = torch.arange(N, device=mask.device) - first[utt]  # pos in utt
+    count = per_utt[utt]  # (N,)
+    others = (count - 1).clamp(min=1)
+    draw = (
+        torch.rand(N, num_negatives, device=mask.device) * others[:, None]
+    ).long()
+    draw = draw + (draw >= own[:, None]).long()  # skip the positive
+    draw = torch.minimum(draw, (count - 1)[:, None])
+    return first[utt][:, None] + draw, count > 1

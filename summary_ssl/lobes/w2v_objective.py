@@ -4,8 +4,10 @@
 loss = L_contrastive + diversity_weight * L_diversity
        + feature_penalty_weight * mean(latents^2)          (Baevski 2020)
 
-* L_contrastive (Eq. 3): for each masked frame, cross-entropy of
-  ``cos(c_t, q_t) / T`` against ``cos(c_t, q_neg) / T`` for ``K`` negatives
+* L_contrastive (Eq. 3,
+  :func:`summary_ssl.lobes.contrastive.slot_contrastive_loss`): for each
+  masked frame, cross-entropy of ``cos(c_t, q_t) / T`` against
+  ``cos(c_t, q_neg) / T`` for ``K`` negatives
   drawn from the other masked frames of the same utterance; a negative
   whose quantised target equals the positive's (the same code in every
   group) gets ``-inf``.
@@ -29,11 +31,10 @@ Authors
 * summary_ssl contributors 2026
 """
 
-import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from summary_ssl.lobes.span_masking import masked_slots, sample_negatives
+from summary_ssl.lobes.contrastive import slot_contrastive_loss
+from summary_ssl.lobes.span_masking import masked_slots, sample_slot_negatives
 from summary_ssl.nnet.gumbel_quantiser import MaskedGumbelVectorQuantizer
 
 
@@ -65,6 +66,7 @@ class W2V2Objective(nn.Module):
 
     Example
     -------
+    >>> import torch
     >>> objective = W2V2Objective(16, 32, proj_dim=8, num_vars=10,
     ...                           num_negatives=4)
     >>> latents, context = torch.randn(2, 30, 16), torch.randn(2, 30, 32)
@@ -137,18 +139,17 @@ class W2V2Objective(nn.Module):
         quantised = self.quantiser(latents, slot_valid)
         targets = self.project_q(quantised["x"])  # (B, M, P)
         preds = self.final_proj(context)  # (B, M, P)
-        neg_index, valid = sample_negatives(
+        neg_index, valid = sample_slot_negatives(
             counts, frames.shape[1], self.num_negatives
         )
-        logits = self._logits(preds, targets, quantised["codes"], neg_index)
-        per_frame = F.cross_entropy(
-            logits.flatten(0, 1),
-            logits.new_zeros(logits.shape[0] * logits.shape[1]).long(),
-            reduction="none",
-        ).view(valid.shape)
-        weight = valid.float()
-        frames_in_loss = weight.sum().clamp_min(1)
-        contrastive = (per_frame * weight).sum() / frames_in_loss
+        contrastive, accuracy = slot_contrastive_loss(
+            preds,
+            targets,
+            quantised["codes"],
+            neg_index,
+            valid,
+            self.logit_temp,
+        )
         num_vars = quantised["num_vars"]
         diversity = (num_vars - quantised["prob_perplex"]) / num_vars
         loss = (
@@ -156,9 +157,6 @@ class W2V2Objective(nn.Module):
             + self.diversity_weight * diversity
             + self.feature_penalty_weight * features_pen
         )
-        with torch.no_grad():
-            correct = (logits.argmax(dim=-1) == 0).float()
-            accuracy = (correct * weight).sum() / frames_in_loss
         return {
             "loss": loss,
             "contrastive_loss": contrastive.detach(),
@@ -168,27 +166,6 @@ class W2V2Objective(nn.Module):
             "temperature": quantised["temp"].detach().clone(),
             "num_masked": mask.sum(),
         }
-
-    def _logits(self, preds, targets, codes, neg_index):
-        """(B, M, 1 + K) cosine similarities / logit_temp, the positive
-        first; a negative with the positive's code gets -inf.
-
-        In float32, outside autocast: the similarities of the (M, M)
-        pairs of each utterance are one batched matrix product, and each
-        frame's negatives are gathered from its row.
-        """
-        B, M, K = neg_index.shape
-        with torch.autocast(preds.device.type, enabled=False):
-            preds = F.normalize(preds.float(), dim=-1, eps=1e-8)
-            targets = F.normalize(targets.float(), dim=-1, eps=1e-8)
-            sim = torch.bmm(preds, targets.transpose(1, 2))
-            sim = sim / self.logit_temp  # (B, M, M)
-        positive = sim.diagonal(dim1=1, dim2=2).unsqueeze(-1)  # (B, M, 1)
-        negatives = sim.gather(2, neg_index)  # (B, M, K)
-        neg_codes = codes.gather(1, neg_index.view(B, M * K)).view(B, M, K)
-        same = neg_codes == codes.unsqueeze(-1)
-        negatives = negatives.masked_fill(same, float("-inf"))
-        return torch.cat([positive, negatives], dim=-1)
 
 
 def _gather_frames(x, frames):

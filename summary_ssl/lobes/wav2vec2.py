@@ -91,6 +91,16 @@ class Wav2Vec2Encoder(nn.Module):
         if positional_encoding == "sinusoidal":
             self.positions = SinusoidalPositions(d_model)
 
+    @property
+    def num_hidden_states(self):
+        """Hidden states returned: the encoder's input and every layer."""
+        return len(self.encoder.layers) + 1
+
+    @property
+    def hidden_size(self):
+        """Size of the hidden states."""
+        return self.input_proj.out_features
+
     def sample_lengths(self, wavs, wav_lens):
         """Absolute lengths in samples from SpeechBrain's relative ones."""
         return torch.round(wav_lens * wavs.shape[1]).long()

@@ -10,7 +10,7 @@ import torch
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
-def _torchrun(worker, output, port):
+def _torchrun(worker, output, port, *args):
     """Runs ``worker`` on 2 gloo ranks; returns both ranks' saved dicts."""
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
     result = subprocess.run(
@@ -22,6 +22,7 @@ def _torchrun(worker, output, port):
             f"--master_port={port}",
             str(REPO / "tests/integration" / worker),
             str(output),
+            *args,
         ],
         cwd=REPO,
         env=env,
@@ -43,7 +44,7 @@ def _assert_same_weights(ranks):
 def test_two_ranks_end_with_identical_weights(tmp_path):
     """Layerdrop (0.5) and the quantiser must not need
     find_unused_parameters: the run would hang or fail otherwise."""
-    ranks, _ = _torchrun("ddp_worker.py", tmp_path, 29533)
+    ranks, _ = _torchrun("ddp_worker.py", tmp_path, 29533, "wav2vec2")
     assert ranks[0]["step"] == ranks[1]["step"] == 6
     _assert_same_weights(ranks)
     assert (tmp_path / "exported_encoder" / "wav2vec2.ckpt").is_file()
@@ -60,3 +61,25 @@ def test_a_rank_with_an_unreadable_batch_stays_in_step(tmp_path):
     assert (ranks[0]["unreadable"], ranks[1]["unreadable"]) == (0, 1)
     assert "no readable audio" in result.stderr + result.stdout
     _assert_same_weights(ranks)
+
+
+def test_teacher_student_ranks_end_with_identical_student_and_teacher(
+    tmp_path,
+):
+    """The teacher is not DDP-wrapped: each rank moves its own copy
+    towards the (all-reduced) student, so the copies must stay equal."""
+    ranks, _ = _torchrun("ddp_worker.py", tmp_path, 29535, "s3lspeech")
+    assert ranks[0]["step"] == ranks[1]["step"] == 6
+    _assert_same_weights(ranks)
+    state = ranks[0]["state"]
+    # The student is DDP-wrapped ("module."), the teacher is not.
+    teacher = [k for k in state if k.startswith("teacher.model.")]
+    assert teacher and any(k.startswith("student.module.") for k in state)
+    # The teacher is an average of past students, not the student.
+    assert any(
+        not torch.equal(
+            state[k], state["student.module." + k[len("teacher.model.") :]]
+        )
+        for k in teacher
+    )
+    assert (tmp_path / "exported_encoder" / "wav2vec2.ckpt").is_file()

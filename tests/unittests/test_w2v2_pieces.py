@@ -8,11 +8,12 @@ import torch.nn.functional as F
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.nnet.quantisers import GumbelVectorQuantizer
 
+from summary_ssl.lobes.contrastive import slot_logits
 from summary_ssl.lobes.frontends import FbankCNNFrontEnd, RawCNNFrontEnd
 from summary_ssl.lobes.span_masking import (
     compute_span_mask,
     masked_slots,
-    sample_negatives,
+    sample_slot_negatives,
     span_bounds,
 )
 from summary_ssl.lobes.w2v_objective import W2V2Objective
@@ -65,7 +66,7 @@ def test_masked_slots_hold_the_masked_frames_in_order():
 def test_negatives_are_same_utterance_never_positive():
     torch.manual_seed(1)
     counts = torch.tensor([130, 50, 17, 2])
-    idx, valid = sample_negatives(counts, 140, 50)
+    idx, valid = sample_slot_negatives(counts, 140, 50)
     assert idx.shape == (4, 140, 50)
     for b, n in enumerate(counts.tolist()):
         own = idx[b, :n]
@@ -79,7 +80,7 @@ def test_negatives_are_same_utterance_never_positive():
 
 
 def test_negatives_with_a_single_masked_frame_are_flagged():
-    idx, valid = sample_negatives(torch.tensor([1, 3, 0]), 3, 4)
+    idx, valid = sample_slot_negatives(torch.tensor([1, 3, 0]), 3, 4)
     assert valid.tolist() == [
         [False, False, False],
         [True, True, True],
@@ -123,16 +124,17 @@ def test_objective_matches_the_plain_computation():
     out = obj(context, latents, mask, torch.tensor(0.0), num_slots)
     torch.set_rng_state(state)  # the same negatives
     counts = mask.sum(1)
-    neg, valid = sample_negatives(counts, num_slots, 6)
+    neg, valid = sample_slot_negatives(counts, num_slots, 6)
     ref = _reference_logits(obj, context, latents, mask, neg)
     assert bool(torch.isinf(ref).any())  # 3 codes: equal targets occur
     frames, _, slot_valid = masked_slots(mask, num_slots)
     q = obj.quantiser(_gather(latents, frames), slot_valid)
-    logits = obj._logits(
+    logits = slot_logits(
         obj.final_proj(_gather(context, frames)),
         obj.project_q(q["x"]),
         q["codes"],
         neg,
+        obj.logit_temp,
     )
     torch.testing.assert_close(logits[valid], ref, rtol=1e-5, atol=1e-5)
     expected = F.cross_entropy(ref, torch.zeros(len(ref)).long())

@@ -32,7 +32,6 @@ Authors
 * summary_ssl contributors 2026
 """
 
-import importlib.util
 import math
 import statistics
 import sys
@@ -54,7 +53,12 @@ import speechbrain as sb  # noqa: E402
 from hyperpyyaml import load_hyperpyyaml  # noqa: E402
 from speechbrain.dataio.dataloader import make_dataloader  # noqa: E402
 
+from summary_ssl.brains.recipe import (  # noqa: E402
+    dataio_prepare,
+    yaml_run_options,
+)
 from summary_ssl.brains.wav2vec2 import W2V2Brain  # noqa: E402
+from summary_ssl.dataio.readable_batches import collate_readable  # noqa: E402
 from summary_ssl.toy import (  # noqa: E402
     PRETRAIN_RECIPE,
     PRETRAIN_TOY_OVERRIDES,
@@ -65,32 +69,22 @@ STRATEGIES = ("eager", "static", "pad", "auto", "dynamic")
 DYNAMIC = {"static": False, "pad": False, "auto": None, "dynamic": True}
 
 
-def load_train_module():
-    """The recipe's train.py, imported as a module."""
-    spec = importlib.util.spec_from_file_location(
-        "w2v2_train", PRETRAIN_RECIPE / "train.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def load_hparams(train, args, output_folder):
+def load_hparams(args, output_folder):
     """The recipe YAML with the toy overrides (and ``--set`` ones), parsed
     as the recipe parses its command line."""
     overrides = dict(PRETRAIN_TOY_OVERRIDES, output_folder=str(output_folder))
     overrides.update(args.overrides)
     argv = to_argv(PRETRAIN_RECIPE / "hparams" / args.yaml, overrides)
     hparams_file, run_opts, text = sb.parse_arguments(argv)
-    text = train.yaml_run_options(hparams_file, run_opts, text)
+    text = yaml_run_options(hparams_file, run_opts, text)
     with open(hparams_file, encoding="utf-8") as f:
         return load_hyperpyyaml(f, text)
 
 
-def draw_batches(train, hparams, count):
+def draw_batches(hparams, count):
     """``count`` batches from the recipe's sampler, over as many epochs
     as it takes."""
-    (train_data, _), (sampler, _) = train.dataio_prepare(hparams)
+    (train_data, _), (sampler, _) = dataio_prepare(hparams)
     batches, epoch = [], 0
     while len(batches) < count:
         sampler.set_epoch(epoch)
@@ -98,7 +92,7 @@ def draw_batches(train, hparams, count):
         loader = make_dataloader(
             train_data,
             batch_sampler=sampler,
-            collate_fn=train.collate_readable,
+            collate_fn=collate_readable,
         )
         for batch in loader:
             if batch is not None:
@@ -119,9 +113,9 @@ def pad_batch(batch, multiple):
     return types.SimpleNamespace(id=batch.id, sig=(padded, lens * n / target))
 
 
-def run_strategy(train, name, batches, args, tmp):
+def run_strategy(name, batches, args, tmp):
     """Trains on ``batches`` with one strategy; returns its row."""
-    hparams = load_hparams(train, args, Path(tmp) / name)
+    hparams = load_hparams(args, Path(tmp) / name)
     torch.manual_seed(args.seed)
     brain = W2V2Brain(
         modules=hparams["modules"],
@@ -218,11 +212,10 @@ def main(argv=None):
     argv, command = common.command_line(argv, "recompile_bench.main")
     args = parse_args(argv)
     common.raise_recompile_limits()
-    train = load_train_module()
     rows = []
     with tempfile.TemporaryDirectory(prefix="recompile_") as tmp:
-        hparams = load_hparams(train, args, Path(tmp) / "data")
-        batches = draw_batches(train, hparams, args.batches)
+        hparams = load_hparams(args, Path(tmp) / "data")
+        batches = draw_batches(hparams, args.batches)
         meta = dict(
             **common.run_meta(torch.device("cpu"), command),
             batches=len(batches),
@@ -235,7 +228,7 @@ def main(argv=None):
             flush=True,
         )
         for name in args.strategies:
-            row = run_strategy(train, name, batches, args, tmp)
+            row = run_strategy(name, batches, args, tmp)
             rows.append(row)
             print(table([row], meta)[-1], flush=True)
             common.write_json(args.json, meta, rows)

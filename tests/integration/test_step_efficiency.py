@@ -19,12 +19,7 @@ from torch._dynamo.utils import counters
 from summary_ssl.lobes.span_masking import compute_span_mask, span_bounds
 from summary_ssl.utils.host_sync import HostSyncRecorder
 from tests.conftest import requires_cuda
-from tests.integration.pretrain_helpers import (
-    fit,
-    load_recipe,
-    toy_batch,
-    toy_brain,
-)
+from tests.integration.pretrain_helpers import fit, toy_batch, toy_brain
 
 
 def _compiled_brain(backend="eager", dynamic=False, **extra):
@@ -140,15 +135,17 @@ def test_recompilation_is_bounded_under_dynamic_batching(tmp_path):
     1 is always specialised) and once for larger batches."""
     from speechbrain.dataio.dataloader import make_dataloader
 
-    train = load_recipe()
+    from summary_ssl.brains.recipe import dataio_prepare
+    from summary_ssl.dataio.readable_batches import collate_readable
+
     brain = _compiled_brain(dynamic=True, output_folder=str(tmp_path))
-    (data, _), (sampler, _) = train.dataio_prepare(vars(brain.hparams))
+    (data, _), (sampler, _) = dataio_prepare(vars(brain.hparams))
     shapes, epoch = set(), 0
     while brain.step < 200:
         sampler.set_epoch(epoch)
         epoch += 1
         loader = make_dataloader(
-            data, batch_sampler=sampler, collate_fn=train.collate_readable
+            data, batch_sampler=sampler, collate_fn=collate_readable
         )
         for batch in loader:
             fit(brain, batch)

@@ -11,11 +11,7 @@ Authors
 * summary_ssl contributors 2026
 """
 
-from summary_ssl.budget.hardware import (
-    EXAMPLE_USD_PER_GPU_HOUR,
-    GPUS,
-    MFU_ANCHORS,
-)
+from summary_ssl.budget.hardware import EXAMPLE_USD_PER_GPU_HOUR, GPUS
 from summary_ssl.budget.memory import peak_memory
 from summary_ssl.budget.probe import probe_layers
 from summary_ssl.budget.recipe import (
@@ -85,7 +81,7 @@ def estimate(
         Hours of audio in the training set: passes over it, and the steps
         when the schedule has no ``optimizer_step_limit``.
     measurements : list of summary_ssl.budget.throughput.Measurement
-        Measured pretraining steps (empty: MFU assumption).
+        Measured pretraining steps (empty: the MFU assumption).
     mfu : float, optional
         Forces this utilisation.
     usd_per_gpu_hour : float
@@ -120,17 +116,15 @@ def estimate(
     audio_hours = steps * per_step / 3600.0
     gpu_hours = audio_hours / throughput.audio_s_per_s
 
-    def hours_at(value):
-        audio_rate = value * spec.peak_tflops(precision) * 1e12
-        return audio_hours / (audio_rate / probe.flops_per_audio_second())
-
-    encoder = recipe["wav2vec2"].encoder
+    encoder = recipe.encoder
     result = {
         "recipe": {
             "yaml": str(recipe.path),
             "overrides": recipe.overrides,
-            "attention_type": getattr(encoder, "attention_type", None),
-            "num_encoder_layers": len(getattr(encoder, "layers", [])),
+            "attention_type": getattr(
+                encoder, "attention_type", recipe.get("attention_type")
+            ),
+            "num_encoder_layers": probe.layers,
             "d_model": recipe.get("d_model"),
             "precision": precision,
         },
@@ -138,6 +132,7 @@ def estimate(
             "total": probe.params,
             "model": probe.model_params,
             "objective": probe.params - probe.model_params,
+            "ema_teacher": probe.frozen_params,
         },
         "assumptions": {
             "utterance_seconds": utt,
@@ -181,15 +176,6 @@ def estimate(
             "spec_source": spec.source,
         },
     }
-    if throughput.kind == "assumed":
-        result["projection"]["gpu_hours_at_mfu_anchors"] = {
-            name: {
-                "mfu": value,
-                "gpu_hours": round(hours_at(value), 1),
-                "anchor": why,
-            }
-            for name, (value, why) in MFU_ANCHORS.items()
-        }
     return result
 
 
@@ -201,7 +187,7 @@ def _length_sweep(recipe, probe):
         probe.utterance_seconds,
         float(recipe.get("max_duration") or probe.utterance_seconds),
     }
-    per_frame = probe.objective_bytes // max(probe.masked_frames, 1)
+    per_frame = probe.objective_bytes // max(probe.objective_frames, 1)
     sweep = {}
     for length in sorted(lengths):
         if length == probe.utterance_seconds:

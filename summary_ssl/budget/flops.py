@@ -273,7 +273,12 @@ class FlopHooks:
             if entry is None:
                 continue
             formula, covers = entry
-            params = module.parameters(recurse=covers == "all")
+            params = list(module.parameters(recurse=covers == "all"))
+            # A parametrised weight (weight_norm) lives in the module's
+            # ``parametrizations`` child; the formula reads ``weight``.
+            lists = getattr(module, "parametrizations", None)
+            if lists is not None:
+                params += list(lists.parameters())
             self.covered.update(id(p) for p in params)
             self._handles.append(
                 module.register_forward_hook(

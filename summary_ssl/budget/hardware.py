@@ -6,13 +6,14 @@ which is what dense training can use, is half of it.
 
 MFU (model FLOPs utilisation) here is the model's useful FLOPs per second
 (:mod:`summary_ssl.budget.flops`) over the spec-sheet dense peak of the
-recipe's precision. (The benchmarks divide by 800 TFLOP/s instead, what
-large bf16 matrix products reached on this project's H100: 81% of the
-spec's 989.4; the planner converts their measurements.)
+recipe's precision. (The benchmarks divide their own FLOP count by 800
+TFLOP/s instead, what large bf16 matrix products reached on this
+project's H100: 81% of the spec's 989.4; the planner converts their
+measurements, :func:`summary_ssl.budget.throughput.measured_mfu`.)
 
-No full pretraining step of this package has been timed on a GPU yet
-(``benchmarks/RESULTS.md``), so unless measurements are given the planner
-assumes :data:`DEFAULT_MFU` and prints the range of :data:`MFU_ANCHORS`.
+The planner's throughput comes from the measured pretraining steps
+(``benchmarks/gpu_runs/*.json``, ``benchmarks/RESULTS.md``); only when
+there is none at all does it assume :data:`DEFAULT_MFU`, and says so.
 
 Authors
 -------
@@ -87,29 +88,10 @@ def gpu_kind(device_name):
     return None
 
 
-# Utilisation the planner assumes without measurements, between measured
-# anchors (the first two measured by this project on an H100, bf16):
-MFU_ANCHORS = {
-    "low": (
-        0.067,
-        "SpeechBrain's stock wav2vec2-base step, eager, H100: 1,340 "
-        "audio-s/s x ~49 GFLOP per audio-second = ~66 TFLOP/s "
-        "(benchmarks/README.md)",
-    ),
-    "paper": (
-        0.097,
-        "the SummaryMixing SSL paper's own run of this model and schedule "
-        "(reference implementation, fp16): 480k h of audio in about 7 days "
-        "on 4 A100s, i.e. 672 GPU-hours, is 9.7% of the A100's dense peak "
-        "by this planner's FLOP count (pretraining README)",
-    ),
-    "high": (
-        0.23,
-        "a compiled SummaryMixing Conformer encoder alone, fwd+bwd, H100: "
-        "~230 TFLOP/s (benchmarks/RESULTS.md)",
-    ),
-}
-DEFAULT_MFU = 0.10  # the paper's run, rounded
+# Utilisation the planner assumes when no GPU measurement of a
+# pretraining step exists at all (it prints that it assumed it). A round
+# figure; the measured files replace it.
+DEFAULT_MFU = 0.10
 
 # An example price only, so that a cost can be printed at all: pass
 # --usd-per-gpu-hour. (Public on-demand H100 SXM listings seen in 2026

@@ -3,7 +3,8 @@
 peak = weights + gradients + optimizer state + activations, where
 
 * weights and gradients are fp32 (the recipes keep fp32 weights under
-  autocast): 4 + 4 bytes per parameter;
+  autocast): 4 + 4 bytes per parameter; an EMA teacher's weights
+  (``frozen_params``: no gradients, no optimizer state) 4 bytes each;
 * AdamW keeps two fp32 moments: 8 bytes per parameter;
 * activations are what autograd saves for the backward pass, measured on
   fake tensors by :func:`summary_ssl.budget.probe.probe_step` for one
@@ -48,6 +49,7 @@ def peak_memory(probe):
         name: probe.params * size / GIB
         for name, size in STATE_BYTES_PER_PARAM.items()
     }
+    parts["weights"] += getattr(probe, "frozen_params", 0) * 4 / GIB
     parts["activations"] = probe.activation_bytes / GIB
     parts["objective_activations"] = probe.objective_bytes / GIB
     parts["peak"] = sum(

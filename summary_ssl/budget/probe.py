@@ -64,6 +64,13 @@ class StepProbe:
     activation_bytes: int  # saved for backward: model + objective
     layer_activation_bytes: int  # one encoder layer's share
     objective_bytes: int  # the objective's share
+    frozen_params: int = 0  # weights without gradients (an EMA teacher)
+
+    @property
+    def objective_frames(self):
+        """Frames the objective works on: the masked ones (wav2vec 2.0),
+        else every output frame (teacher-student)."""
+        return self.masked_frames or self.batch * self.frames
 
     @property
     def audio_seconds(self):
@@ -116,6 +123,27 @@ def _layer_stack(model):
         if isinstance(stack, nn.ModuleList) and len(stack):
             return (f"{name}.layers" if name else "layers"), stack
     return None, []
+
+
+def _layer_stacks(model):
+    """Every ``nn.ModuleList`` called ``layers`` that is not inside
+    another (the layer stacks of a staged encoder), as ``(name, layers)``.
+
+    Example
+    -------
+    >>> net = nn.ModuleDict({"a": nn.Module(), "b": nn.Module()})
+    >>> net.a.layers = nn.ModuleList([nn.Linear(2, 2)])
+    >>> net.b.layers = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2)])
+    >>> [(name, len(layers)) for name, layers in _layer_stacks(net)]
+    [('a.layers', 1), ('b.layers', 2)]
+    """
+    stacks = []
+    for name, module in model.named_modules():
+        inside = any(name.startswith(f"{outer}.") for outer, _ in stacks)
+        if name.rsplit(".", 1)[-1] == "layers" and not inside:
+            if isinstance(module, nn.ModuleList) and len(module):
+                stacks.append((name, module))
+    return stacks
 
 
 def _without_dropout_in_fused_attention(model):
@@ -325,6 +353,10 @@ def probe_layers(recipe, batch, utterance_seconds, objective_bytes=None):
     -------
     StepProbe
     """
+    if recipe.is_teacher_student:
+        return probe_teacher_student(
+            recipe, batch, utterance_seconds, objective_bytes
+        )
     layers = recipe.get("num_encoder_layers")
     if not isinstance(layers, int) or layers < 2:
         return probe_step(recipe, batch, utterance_seconds, objective_bytes)
@@ -422,6 +454,154 @@ def objective_bytes_per_masked_frame(recipe, latent_dim, d_model, dtype):
             torch.manual_seed(0)
             with _SavedBytes(skip) as saved, gpu_autocast(dtype):
                 out = objective(context, latents, mask, torch.tensor(0.0))
+        totals.append(saved.total())
+        del out, saved
+    return max(0, (totals[1] - totals[0]) // 128)
+
+
+def probe_teacher_student(
+    recipe, batch, utterance_seconds, objective_bytes=None
+):
+    """FLOPs and activation memory of one micro-batch of a teacher-student
+    recipe (S3LSpeech: ``student``, EMA ``teacher``, ``objective``), as
+    ``TeacherStudentBrain`` runs it: the filterbanks of the clean and of
+    the noised waveform; the student forward and backward; the teacher
+    forward only (no gradient), on the clean filterbanks lengthened by the
+    random shift's expected ``(min_shift + max_shift) x unit`` frames; the
+    objective's predictor forward and backward on every real output frame.
+
+    The contrastive scores (cosine similarities of each frame with its
+    target and ``num_negatives`` negatives) are element-wise products
+    torch's counter does not see: reported in ``elementwise_flops``, not
+    counted. Noise, SpecAugment and the shift are element-wise too.
+
+    Arguments
+    ---------
+    recipe : summary_ssl.budget.recipe.Recipe
+        A recipe whose YAML has ``student``, ``teacher`` and ``objective``.
+    batch : int
+        Utterances in the micro-batch.
+    utterance_seconds : float
+        Length of each utterance.
+    objective_bytes : int, optional
+        The objective's saved bytes per output frame, when already known.
+
+    Returns
+    -------
+    StepProbe
+        ``frames`` are the student's output frames per utterance;
+        ``masked_frames`` is 0 (no masking: every real frame is a target);
+        the teacher's FLOPs are the ``teacher`` part (forward only) and its
+        weights ``frozen_params``.
+
+    Example
+    -------
+    >>> from summary_ssl.budget.recipe import Recipe
+    >>> from summary_ssl.toy import REPO
+    >>> recipe = Recipe(REPO / "recipes/LibriSpeech/self-supervised-learning"
+    ...                 "/s3lspeech/hparams/s3lspeech.yaml",
+    ...                 {"d_model": 64, "d_ffn": 128, "nhead": 4})
+    >>> probe = probe_teacher_student(recipe, batch=2, utterance_seconds=4.0)
+    >>> probe.frames == int(recipe.encoder.output_lengths(64000))  # 80 ms
+    True
+    >>> probe.backward["teacher"], probe.frozen_params > 0  # EMA: no grads
+    (0, True)
+    """
+    student, teacher = recipe["student"], recipe["teacher"]
+    objective, shift = recipe["objective"], recipe["random_shift"]
+    encoder = student.encoder
+    student.train()
+    teacher.train()
+    samples = int(round(utterance_seconds * recipe.get("sample_rate", 16000)))
+    extra = (shift.min_shift + shift.max_shift) * shift.unit
+    stacks = _layer_stacks(student)  # one per stage
+    stack = [layer for _, layers in stacks for layer in layers]
+    dtype = AUTOCAST[recipe.get("precision", "fp32")]
+    params = {p.untyped_storage()._cdata for p in student.parameters()}
+    params |= {p.untyped_storage()._cdata for p in objective.parameters()}
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        wavs = torch.randn(batch, samples)
+        num_samples = torch.full((batch,), samples, dtype=torch.long)
+        with FlopHooks(student) as hooks, FlopHooks(objective) as obj_hooks:
+            with FlopHooks(teacher) as teacher_hooks:
+                with _SavedBytes(params, stack) as saved, gpu_autocast(dtype):
+                    feats, fb_frames = encoder.features(wavs, num_samples)
+                    encoder.features(wavs, num_samples)  # the noised copy
+                    projected, padding, lengths = student(feats, fb_frames)
+                    with torch.no_grad():
+                        longer = F.pad(feats, (0, 0, 0, extra))
+                        teacher(longer, fb_frames + extra)
+                    objective.predictor(projected, lengths)
+                    student_bytes = saved.total()
+    for name, found in (
+        ("student", hooks.uncovered()),
+        ("objective", obj_hooks.uncovered()),
+        ("teacher", teacher_hooks.uncovered()),
+    ):
+        if found:
+            raise ValueError(f"no FLOP formula covers the {name}'s {found}")
+    frames = projected.shape[1]
+    forward, backward = {}, {}
+    for parts, count in ((forward, hooks.forward), (backward, hooks.backward)):
+        # The filterbank ran twice (clean and noised), outside the student.
+        parts["frontend"] = count("encoder.front") + count("encoder.fbank")
+        parts["encoder_layers"] = sum(count(name) for name, _ in stacks)
+        parts["other"] = count() - parts["frontend"] - parts["encoder_layers"]
+        parts["teacher"] = 0
+        parts["objective"] = (
+            obj_hooks.forward() if parts is forward else obj_hooks.backward()
+        )
+    forward["teacher"] = teacher_hooks.forward()
+    real = batch * frames
+    proj_dim = projected.shape[-1]
+    elementwise = 2 * real * (objective.num_negatives + 1) * proj_dim
+    if objective_bytes is None:
+        objective_bytes = ts_objective_bytes_per_frame(recipe, proj_dim, dtype)
+    model_params = sum(p.numel() for p in encoder.parameters())
+    trainable = sum(p.numel() for p in student.parameters())
+    trainable += sum(p.numel() for p in objective.parameters())
+    return StepProbe(
+        batch=batch,
+        utterance_seconds=utterance_seconds,
+        frames=frames,
+        masked_frames=0,
+        layers=len(stack),
+        params=trainable,
+        model_params=model_params,
+        layer_params=sum(p.numel() for p in stack[0].parameters())
+        if stack
+        else 0,
+        forward=forward,
+        backward=backward,
+        elementwise_flops=elementwise,
+        layerdrop=0.0,
+        activation_bytes=student_bytes + real * objective_bytes,
+        layer_activation_bytes=saved.total(in_layers=True)
+        // max(len(stack), 1),
+        objective_bytes=real * objective_bytes,
+        frozen_params=sum(p.numel() for p in teacher.parameters()),
+    )
+
+
+def ts_objective_bytes_per_frame(recipe, proj_dim, dtype):
+    """Bytes the teacher-student objective saves for backward per real
+    output frame (predictor beyond the student's output, gathered
+    negatives, scores): the slope between two real runs of 128 and 256
+    frames (one utterance)."""
+    objective = _real_objective(recipe)
+    gen = torch.Generator().manual_seed(0)
+    totals = []
+    for frames in (128, 256):
+        student = torch.randn(1, frames, proj_dim, generator=gen)
+        teacher = torch.randn(1, frames, proj_dim, generator=gen)
+        student.requires_grad_(True)
+        padding = torch.zeros(1, frames, dtype=torch.bool)
+        skip = [p.untyped_storage()._cdata for p in objective.parameters()]
+        skip += [t.untyped_storage()._cdata for t in (student, teacher)]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            with _SavedBytes(skip) as saved, gpu_autocast(dtype):
+                out = objective(student, teacher, padding)
         totals.append(saved.total())
         del out, saved
     return max(0, (totals[1] - totals[0]) // 128)

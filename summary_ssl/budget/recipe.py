@@ -85,11 +85,32 @@ class Recipe:
         """The same YAML with more overrides."""
         return Recipe(self.path, {**self.overrides, **overrides})
 
+    @property
+    def is_teacher_student(self):
+        """Whether the YAML is a teacher-student recipe (``student``,
+        ``teacher``: S3LSpeech) rather than wav2vec 2.0 (``wav2vec2``)."""
+        return "student" in self.hparams and "teacher" in self.hparams
+
+    @property
+    def trained_modules(self):
+        """The keys of the modules the optimizer trains: ``wav2vec2`` or
+        ``student``, and ``objective``."""
+        model = "student" if self.is_teacher_student else "wav2vec2"
+        return (model, "objective")
+
+    @property
+    def encoder(self):
+        """The encoder that is exported after pretraining."""
+        if self.is_teacher_student:
+            return self.hparams["student"].encoder
+        return self.hparams["wav2vec2"].encoder
+
     def parameter_count(self):
-        """Parameters of the model (``wav2vec2``) and the ``objective``."""
+        """Parameters the optimizer trains: the model (``wav2vec2`` or
+        ``student``) and the ``objective`` (not an EMA teacher's)."""
         return sum(
             p.numel()
-            for key in ("wav2vec2", "objective")
+            for key in self.trained_modules
             for p in self.hparams[key].parameters()
         )
 

@@ -7,7 +7,14 @@ Authors
 
 
 def _thousands(value):
-    return f"{value:,.0f}"
+    """Thousands separated; one decimal below 10 (small schedules).
+
+    Example
+    -------
+    >>> _thousands(12345.6), _thousands(0.62)
+    ('12,346', '0.6')
+    """
+    return f"{value:,.1f}" if abs(value) < 10 else f"{value:,.0f}"
 
 
 def format_report(result):
@@ -23,17 +30,26 @@ def format_report(result):
         " ".join(f"--{k}={v}" for k, v in rec["overrides"].items()) or "none"
     )
     parts = ", ".join(f"{k} {v:.2f}" for k, v in fl["by_part_gflop"].items())
+    teacher = par.get("ema_teacher", 0)
+    if teacher:
+        heads = "projection + objective"
+        targets = "every real frame a target (teacher-student)"
+        teacher = f"; EMA teacher {teacher / 1e6:.2f} M, not trained"
+    else:
+        heads, teacher = "objective", ""
+        targets = f"{asm['masked_fraction']:.1%} of frames masked"
     lines = [
         f"recipe      {rec['yaml']} (overrides: {overrides})",
-        f"parameters  {par['total'] / 1e6:.2f} M ({par['model'] / 1e6:.2f} M "
-        f"front end + encoder, {par['objective'] / 1e6:.2f} M objective); "
+        f"parameters  {par['total'] / 1e6:.2f} M trained "
+        f"({par['model'] / 1e6:.2f} M front end + encoder, "
+        f"{par['objective'] / 1e6:.2f} M {heads}){teacher}; "
         f"{rec['attention_type']}, {rec['num_encoder_layers']} x "
         f"{rec['d_model']}",
         f"batch       {asm['utterances_per_micro_batch']} utterances x "
         f"{asm['utterance_seconds']:g} s per micro-batch (assumed length; "
         "--utterance-seconds), "
         f"{asm['encoder_frames_per_utterance']} encoder frames each, "
-        f"{asm['masked_fraction']:.1%} of frames masked",
+        f"{targets}",
         f"FLOPs       {fl['per_audio_second_gflop']:.1f} GFLOP per second of "
         f"audio, forward + backward, layerdrop {fl['layerdrop']:g} expected "
         f"({fl['per_audio_second_all_layers_gflop']:.1f} with every layer)",
@@ -77,16 +93,6 @@ def format_report(result):
         f"at {pro['usd_per_gpu_hour']:g} USD per GPU-hour "
         "(--usd-per-gpu-hour)",
     ]
-    anchors = pro.get("gpu_hours_at_mfu_anchors")
-    if anchors:
-        lines.append(
-            "            at the MFU anchors "
-            + ", ".join(
-                f"{a['mfu']:.1%}: {_thousands(a['gpu_hours'])}"
-                for a in anchors.values()
-            )
-            + " GPU-hours"
-        )
     return "\n".join(lines)
 
 

@@ -15,6 +15,8 @@ from tests.unittests.test_budget_planner import _write_runs
 
 HPARAMS = PRETRAIN_RECIPE / "hparams"
 YAMLS = ("summarymixing_w2v2", "flash_conformer_w2v2", "mhsa_conformer_w2v2")
+S3L_HPARAMS = PRETRAIN_RECIPE.parent / "s3lspeech" / "hparams"
+S3L_YAMLS = ("s3lspeech", "s3lspeech_summarymixing")
 
 
 @pytest.mark.parametrize("name", YAMLS)
@@ -59,6 +61,38 @@ def test_cli_costs_each_recipe(name, tmp_path, capsys):
     memory = result["memory_gib"]
     assert 0 < memory["objective_activations"] < memory["activations"]
     assert memory["peak"] > memory["activations"]
+
+
+@pytest.mark.parametrize("name", S3L_YAMLS)
+def test_cli_costs_each_s3lspeech_recipe(name, tmp_path, capsys):
+    """The teacher-student YAMLs (student, EMA teacher, objective)."""
+    yaml = S3L_HPARAMS / f"{name}.yaml"
+    out = tmp_path / "cost.json"
+    result = main([str(yaml), "--measurements", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    recipe = Recipe(yaml)
+    params = result["parameters"]
+    assert params["total"] == recipe.parameter_count()
+    assert params["ema_teacher"] == sum(
+        p.numel() for p in recipe["teacher"].parameters()
+    )
+    assert "EMA teacher" in text and "ASSUMED MFU" in text
+    assert result["recipe"]["num_encoder_layers"] == 4
+    # 12.5k steps x 1080 s x 4 accumulated batches on one GPU
+    assert result["schedule"]["audio_hours"] == pytest.approx(15_000)
+    flops = result["flops"]
+    parts = flops["by_part_gflop"]
+    assert parts["teacher"] > 0 and parts["objective"] > 0
+    # The teacher runs forward only: about a third of the student's
+    # encoder forward + backward, on a little more audio (the shift).
+    student = parts["frontend"] + parts["encoder_layers"] + parts["other"]
+    assert 0.25 < parts["teacher"] / student < 0.45
+    assert 1 < flops["per_audio_second_gflop"] < 10
+    sweep = flops["by_utterance_seconds_gflop"]
+    assert list(sweep) == ["1", "18.5", "36"]  # the YAML's length filter
+    memory = result["memory_gib"]
+    assert 0 < memory["objective_activations"] < memory["activations"]
 
 
 def test_cli_uses_measured_throughput(tmp_path, capsys):

@@ -17,7 +17,13 @@ from summary_ssl.budget.planner import (
     width_families,
 )
 from summary_ssl.budget.recipe import Recipe, audio_seconds_per_step
-from summary_ssl.budget.throughput import load_measurements, select_throughput
+from summary_ssl.budget.throughput import (
+    default_sources,
+    load_measurements,
+    measured_mfu,
+    planner_flops,
+    select_throughput,
+)
 from summary_ssl.toy import PRETRAIN_RECIPE
 
 BASE = PRETRAIN_RECIPE / "hparams" / "summarymixing_w2v2.yaml"
@@ -116,7 +122,8 @@ def _run(device, params_m):
         "python": "3.12",
         "cuda": "13.0",
         "command": "python benchmarks/pretrain_step_bench.py",
-        "recipe_dir_rel": "recipes/x",
+        "recipe_dir_rel": "recipes/LibriSpeech/self-supervised-learning/"
+        "wav2vec2/hparams",
         "overrides": {},
         "sb_overrides": {},
         "batch_seconds": 200.0,
@@ -195,16 +202,61 @@ def test_measured_throughput_is_read_and_interpolated(form, tmp_path, base):
     assert same.audio_s_per_s == pytest.approx(1900.0)  # halfway
     assert same.mfu == pytest.approx(1900.0 * flops / 989.4e12)
 
+    # Other sizes: the measured utilisation in the planner's own count
+    # (measured audio-s/s x the probed model's FLOPs per audio-second).
+    at_five = [m for m in measured if m.utterance_seconds == 5.0]
+    model_flops = planner_flops(at_five[0])
+    assert model_flops == pytest.approx(42e9, rel=0.1)
+    mfu = 2000.0 * model_flops / 989.4e12
+    assert measured_mfu(at_five[0]) == pytest.approx(mfu)
     other = select_throughput(
         measured, "H100", "summarymixing_w2v2", params // 2, 5.0, flops
     )
     assert other.kind == "measured-mfu"
-    assert other.mfu == pytest.approx(80.0 / 989.4)
+    assert other.mfu == pytest.approx(mfu)
+    assert other.audio_s_per_s == pytest.approx(mfu * 989.4e12 / flops)
 
+    # No measurement on that GPU type: the H100's utilisation applied to
+    # the A100's peak, and said so.
     elsewhere = select_throughput(
         measured, "A100", "summarymixing_w2v2", params, 5.0, flops
     )
-    assert elsewhere.kind == "assumed" and elsewhere.mfu == DEFAULT_MFU
+    assert elsewhere.kind == "extrapolated"
+    assert elsewhere.mfu == pytest.approx(mfu)
+    assert elsewhere.audio_s_per_s == pytest.approx(mfu * 312e12 / flops)
+    assert "EXTRAPOLATED: no measurement on A100" in elsewhere.source
+    assert "on H100" in elsewhere.source
+
+    nothing = select_throughput(
+        [], "A100", "summarymixing_w2v2", params, 5.0, flops
+    )
+    assert nothing.kind == "assumed" and nothing.mfu == DEFAULT_MFU
+    assert "ASSUMED MFU 10%" in nothing.source
+
+
+def test_shipped_measurement_is_the_default_source(base):
+    """benchmarks/gpu_runs/ holds the H100 step benchmark of 2026-11-26:
+    the planner reads it without being told, once even where RESULTS.md
+    has the same run's table, and plans the recipe with its audio-s/s."""
+    shipped = BENCH / "gpu_runs" / "h100_2026-11-26_step.json"
+    assert shipped in default_sources()
+    found = load_measurements(default_sources())
+    ours = [m for m in found if m.date.startswith("2026-11-26T14:41")]
+    assert [(m.model, m.gpu, m.compiled) for m in ours] == [
+        ("summarymixing_w2v2", "H100", False)
+    ]
+    cell = ours[0]
+    assert cell.audio_s_per_s == pytest.approx(2169.19, abs=0.01)
+    assert cell.params_m * 1e6 == pytest.approx(
+        base.parameter_count(), rel=1e-5
+    )
+    throughput = select_throughput(
+        found, "H100", "summarymixing_w2v2", base.parameter_count(), 20.0, 42e9
+    )
+    assert throughput.kind == "measured"
+    assert throughput.audio_s_per_s == pytest.approx(2169.19, abs=0.01)
+    assert "h100_2026-11-26_step.json" in throughput.source
+    assert "NVIDIA H100 80GB HBM3, 2026-11-26" in throughput.source
 
 
 def test_runs_with_eager_and_compiled_cells_are_told_apart(tmp_path):

@@ -78,7 +78,16 @@ def compile_regions(
     True
     """
     options = dict(mode=mode, fullgraph=fullgraph, dynamic=dynamic)
-    if backend != "inductor":
+    if backend == "inductor":
+        # On the H100 (torch 2.11, CUDA 13; benchmarks/RESULTS.md,
+        # 2026-11-26), Inductor's memory-coalescing tiling analysis failed
+        # an assertion (tiling_utils.get_pw_red_splits) on this step with
+        # dynamic shapes, and compilation stopped. The analysis only picks
+        # Triton tile shapes, so it is turned off (process-wide: Inductor
+        # has no per-call switch when a ``mode`` is given). Not yet
+        # re-run on a GPU.
+        torch._inductor.config.triton.coalesce_tiling_analysis = False
+    else:
         options = dict(backend=backend, fullgraph=fullgraph, dynamic=dynamic)
     wav2vec2.frontend.compile(**options)
     for layer in wav2vec2.encoder.layers:

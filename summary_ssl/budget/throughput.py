@@ -499,8 +499,8 @@ def _other_models_note(cells, recipe_name):
     if all(m.model == recipe_name for m in cells):
         return ""
     return (
-        f" (no measurement of {recipe_name}: another model's utilisation; "
-        "smaller models usually reach less)"
+        f" (no measurement of {recipe_name}: another model's utilisation, "
+        "which varies with size and architecture)"
     )
 
 

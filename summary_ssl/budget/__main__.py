@@ -155,6 +155,11 @@ def _run(args, recipe, measurements):
             usd_per_gpu_hour=args.usd_per_gpu_hour,
         )
         text = format_report(result)
+    elif recipe.is_teacher_student:
+        raise ScheduleError(
+            "--budget-gpu-hours proposes sizes of the wav2vec 2.0 recipes "
+            "only; a teacher-student YAML is costed without it"
+        )
     else:
         result = plan(
             recipe,

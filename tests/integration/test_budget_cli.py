@@ -95,6 +95,12 @@ def test_cli_costs_each_s3lspeech_recipe(name, tmp_path, capsys):
     assert 0 < memory["objective_activations"] < memory["activations"]
 
 
+def test_budget_proposals_refuse_teacher_student_recipes():
+    yaml = str(S3L_HPARAMS / "s3lspeech.yaml")
+    with pytest.raises(SystemExit, match="wav2vec 2.0 recipes only"):
+        main([yaml, "--budget-gpu-hours=24", "--measurements"])
+
+
 def test_cli_uses_measured_throughput(tmp_path, capsys):
     recipe = Recipe(HPARAMS / "summarymixing_w2v2.yaml")
     runs = _write_runs(tmp_path, recipe.parameter_count() / 1e6)

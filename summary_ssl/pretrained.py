@@ -161,12 +161,32 @@ class FrozenSSLEncoder(nn.Module):
 class WeightedLayerSum(nn.Module):
     """Learned softmax-weighted sum of layers (MP3S's weighted SSL features).
 
+    MP3S (SpeechBrain's ``WeightedSSLModel(layernorm=False)``) sums the raw
+    layers. Two optional input normalisations are offered:
+
+    * ``standardize``: each layer is standardised per dimension with fixed
+      statistics of the training set (:meth:`set_statistics`, computed by
+      :func:`summary_ssl.probes.standardize.layer_statistics`). They are
+      buffers, so they are checkpointed with the probe. A layer whose
+      values sit on a large offset, or at a scale far from the others',
+      then weighs what its content is worth, and a linear probe sees
+      well-conditioned inputs;
+    * ``layer_norm``: SpeechBrain's ``layernorm=True`` (every frame of
+      every layer normalised over its features).
+
     Arguments
     ---------
     num_layers : int
         Number of hidden states to combine.
     layer_norm : bool
-        Normalise each layer over features before weighting (as MP3S).
+        Normalise each frame of each layer over its features first.
+    dim : int, optional
+        Feature dimension; needed for ``standardize``.
+    standardize : str, optional
+        ``None`` (off), ``"frame"`` (statistics over the training frames,
+        for probes that read frames) or ``"utterance"`` (statistics of the
+        utterances' mean-pooled features, for probes that pool first). The
+        layers pass unchanged until :meth:`set_statistics` is called.
 
     Example
     -------
@@ -175,22 +195,85 @@ class WeightedLayerSum(nn.Module):
     torch.Size([2, 5, 8])
     >>> mix.layer_weights().tolist()  # uniform at start
     [0.3333333432674408, 0.3333333432674408, 0.3333333432674408]
+    >>> mix = WeightedLayerSum(2, dim=4, standardize="frame")
+    >>> x = 100.0 + 10.0 * torch.randn(2, 3, 6, 4)  # (L, B, T, D)
+    >>> mix.set_statistics(x.mean(dim=(1, 2)), x.std(dim=(1, 2)))
+    >>> abs(mix(x).mean().item()) < 1e-4  # the offset is gone
+    True
+    >>> mix(x, torch.tensor([1.0, 1.0, 0.5]))[2, 3:].abs().max().item()
+    0.0
     """
 
-    def __init__(self, num_layers, layer_norm=True):
+    LEVELS = ("frame", "utterance")
+
+    def __init__(
+        self, num_layers, layer_norm=False, dim=None, standardize=None
+    ):
         super().__init__()
         self.weights = nn.Parameter(torch.zeros(num_layers))
         self.layer_norm = layer_norm
+        if standardize not in (None, False) + self.LEVELS:
+            raise ValueError(
+                f"standardize must be None or one of {self.LEVELS}, "
+                f"not {standardize!r}"
+            )
+        self.standardize = standardize or None
+        if self.standardize:
+            if dim is None:
+                raise ValueError("standardize needs the feature dim")
+            self.register_buffer("mean", torch.zeros(num_layers, dim))
+            self.register_buffer("std", torch.ones(num_layers, dim))
+            self.register_buffer("has_statistics", torch.tensor(False))
+
+    def set_statistics(self, mean, std, min_std=1e-5):
+        """Sets the per-layer, per-dimension standardisation statistics.
+
+        Arguments
+        ---------
+        mean, std : torch.Tensor
+            (num_layers, dim) statistics of the training set.
+        min_std : float
+            Floor of ``std`` (constant dimensions stay finite).
+        """
+        if not self.standardize:
+            raise ValueError("this layer sum was built without standardize")
+        self.mean.copy_(mean)
+        self.std.copy_(std.clamp_min(min_std))
+        self.has_statistics.fill_(True)
+
+    def needs_statistics(self):
+        """Whether :meth:`set_statistics` must still be called."""
+        return bool(self.standardize) and not bool(self.has_statistics)
 
     def layer_weights(self):
         """The current softmax weights, (num_layers,)."""
         return torch.softmax(self.weights.detach(), dim=0)
 
-    def forward(self, hidden_states):
-        """(L, B, T, D) -> (B, T, D)."""
+    def forward(self, hidden_states, lengths=None):
+        """(L, B, T, D) -> (B, T, D).
+
+        Arguments
+        ---------
+        hidden_states : torch.Tensor
+            (L, B, T, D) layers.
+        lengths : torch.Tensor, optional
+            (B,) relative lengths: the padded frames of the output are set
+            to zero (standardisation moves them away from zero).
+        """
+        if self.standardize and bool(self.has_statistics):
+            mean = self.mean[:, None, None, :].to(hidden_states.dtype)
+            std = self.std[:, None, None, :].to(hidden_states.dtype)
+            hidden_states = (hidden_states - mean) / std
         if self.layer_norm:
             hidden_states = nn.functional.layer_norm(
                 hidden_states, hidden_states.shape[-1:]
             )
         w = torch.softmax(self.weights, dim=0).to(hidden_states.dtype)
-        return torch.einsum("l,lbtd->btd", w, hidden_states)
+        out = torch.einsum("l,lbtd->btd", w, hidden_states)
+        if lengths is not None:
+            T = out.shape[1]
+            frames = torch.round(lengths * T).long().clamp(1, T)
+            steps = torch.arange(T, device=out.device)
+            real = steps[None, :] < frames[:, None].to(out.device)
+            out = out * real.unsqueeze(-1).to(out.dtype)
+        return out

@@ -124,3 +124,51 @@ class FeatureCache:
         for i, x in enumerate(items):
             batch[:, i, : x.shape[1]] = x.float()
         return batch.to(device), (frames.float() / T).to(device)
+
+
+class SkipCachedAudio(torch.utils.data.Dataset):
+    """A view of a dataset that does not read the audio of utterances
+    whose features are already cached.
+
+    Their ``sig`` is a one-sample placeholder: the probe reads their
+    features from the cache and never looks at it. Utterances not cached
+    yet are read as usual, so the extractor can run on them.
+
+    Arguments
+    ---------
+    dataset : speechbrain.dataio.dataset.DynamicItemDataset
+        Provides ``id`` and ``sig``.
+    cache : FeatureCache
+        The cache.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from speechbrain.dataio.dataset import DynamicItemDataset
+    >>> data = DynamicItemDataset({"a": {"x": 1}, "b": {"x": 2}})
+    >>> data.add_dynamic_item(lambda x: torch.ones(5) * x, "x", "sig")
+    >>> data.set_output_keys(["id", "sig"])
+    >>> cache = FeatureCache(tempfile.mkdtemp(), {"features": "toy"})
+    >>> cache.save(["a"], torch.zeros(1, 1, 3, 2), torch.ones(1))
+    >>> view = SkipCachedAudio(data, cache)
+    >>> view[0]["sig"].shape, view[1]["sig"].shape
+    (torch.Size([1]), torch.Size([5]))
+    """
+
+    def __init__(self, dataset, cache):
+        self.dataset = dataset
+        self.cache = cache
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        utt_id = self.dataset.data_ids[index]
+        if not self.cache.path(utt_id).exists():
+            return self.dataset[index]
+        mapping = self.dataset.pipeline.output_mapping
+        keys = {k: v for k, v in mapping.items() if k != "sig"}
+        with self.dataset.output_keys_as(keys):
+            item = self.dataset[index]
+        item["sig"] = torch.zeros(1)
+        return item

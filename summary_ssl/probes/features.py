@@ -118,8 +118,8 @@ class FrozenFeatures(nn.Module):
     Example
     -------
     >>> fbank = FrozenFeatures("fbank", n_mels=40)
-    >>> fbank.num_layers, fbank.out_dim, fbank.normalize_layers
-    (1, 40, False)
+    >>> fbank.num_layers, fbank.out_dim
+    (1, 40)
     >>> hidden, lens = fbank(torch.randn(2, 8000), torch.tensor([1.0, 0.5]))
     >>> hidden.shape
     torch.Size([1, 2, 51, 40])
@@ -156,9 +156,6 @@ class FrozenFeatures(nn.Module):
         self.random_init = bool(random_init)
         self.num_layers = self.encoder.num_layers
         self.out_dim = self.encoder.out_dim
-        # Hidden states differ in scale across layers: normalise them
-        # before mixing. Filterbanks are already normalised.
-        self.normalize_layers = features == "ssl"
 
     def forward(self, wavs, wav_lens):
         """Frozen features of a batch.

@@ -9,9 +9,13 @@ embeddings, and reports EER and minDCF.
 Expected, beyond :class:`~summary_ssl.probes.brain.ProbeBrain`'s:
 ``hparams.compute_cost`` (called as ``cost(scores (B, 1, C), targets (B,
 1))``, e.g. ``LogSoftmaxWrapper(AdditiveAngularMargin(...))``),
-``hparams.train_crop_seconds`` (optional random crop of the training
-features), ``hparams.p_target`` (minDCF prior), batches with
-``label_encoded`` (speaker indices) for training and validation.
+``hparams.crop_seconds`` (optional random crop of the training
+utterances) with ``hparams.crop_waveform`` (True: the recipe's data
+pipeline crops the waveform before the encoder, as MP3S, and nothing is
+cropped here; False: the features of the whole utterance are cropped,
+which the feature cache can serve), ``hparams.p_target`` (minDCF prior),
+batches with ``label_encoded`` (speaker indices) for training and
+validation.
 
 Authors
 -------
@@ -143,8 +147,10 @@ class SpeakerProbeBrain(ProbeBrain):
     def compute_forward(self, batch, stage):
         """Features (randomly cropped in training) -> (B, C) scores."""
         batch = batch.to(self.device)
-        feats, lens = self.compute_features(batch)
-        crop = getattr(self.hparams, "train_crop_seconds", None)
+        feats, lens = self.compute_features(batch, stage)
+        crop = getattr(self.hparams, "crop_seconds", None)
+        if getattr(self.hparams, "crop_waveform", False):
+            crop = None  # done by the data pipeline
         if stage == sb.Stage.TRAIN and crop:
             wavs, _ = batch.sig
             seconds = wavs.shape[1] / self.hparams.sample_rate

@@ -49,7 +49,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR
-from summary_ssl.probes.protocols import DEVIATIONS, PROTOCOLS
+from summary_ssl.probes.protocols import PROTOCOLS, deviations
 from summary_ssl.probes.published import published_block
 from summary_ssl.probes.report import (
     TaskSpec,
@@ -406,25 +406,51 @@ def execute(run, threads=None):
     with open(log_path, "w", encoding="utf-8") as log:
         log.write(shlex.join(run["cmd"]) + "\n\n")
         log.flush()
-        proc = subprocess.run(
-            run["cmd"],
-            cwd=run["recipe"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
+        returncode, cpu = run_child(
+            run["cmd"], cwd=run["recipe"], stdout=log, env=env
         )
     seconds = time.time() - start
-    if proc.returncode != 0 or not os.path.isfile(metrics_path):
+    if returncode != 0 or not os.path.isfile(metrics_path):
         logger.error(
-            f"{run['name']} failed (exit {proc.returncode}, {seconds:.0f} s)"
+            f"{run['name']} failed (exit {returncode}, {seconds:.0f} s)"
             f": see {log_path}"
         )
         return None
-    logger.info(f"done {run['name']} in {seconds:.0f} s")
+    logger.info(f"done {run['name']} in {seconds:.0f} s ({cpu:.0f} s CPU)")
     with open(metrics_path, encoding="utf-8") as f:
         result = json.load(f)
     result["seconds"] = seconds
+    result["cpu_seconds"] = cpu
     return result
+
+
+def run_child(cmd, cwd, stdout, env):
+    """Runs a command; returns (exit status, CPU seconds it used).
+
+    The CPU time (user + system, its waited-for children included) comes
+    from ``os.wait4``, so it is exact even when other runs share the
+    machine; ``None`` where ``wait4`` does not exist.
+    """
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, stdout=stdout, stderr=subprocess.STDOUT, env=env
+    )
+    if not hasattr(os, "wait4"):
+        return proc.wait(), float("nan")
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_utime + usage.ru_stime
+
+
+def time_summary(runs, outcomes):
+    """One line: runs, wall and CPU seconds (see :func:`run_child`)."""
+    done = [o for o in outcomes if o is not None]
+    wall = sum(o["seconds"] for o in done)
+    cpu = sum(o.get("cpu_seconds", 0.0) for o in done)
+    return (
+        f"- Time: {len(done)} of {len(runs)} runs finished; {wall:.0f} s "
+        f"of run time and {cpu:.0f} s of CPU time in all (per run: "
+        "`results.json`)."
+    )
 
 
 def average(results):
@@ -454,7 +480,7 @@ def collect(runs, outcomes):
     return results
 
 
-def deviations(args, results):
+def notes(args, results):
     """The notes of results.md: protocol, data, and every deviation."""
     lines = [
         f"- Protocol: `{args.protocol}`"
@@ -508,9 +534,15 @@ def deviations(args, results):
         "architecture with random frozen weights, `fbank` = 80 normalised "
         "filterbanks. — = the run failed (see its runner.log)."
     )
+    if getattr(args, "time_line", None):
+        lines.append(args.time_line)
     lines += ["", "### Deviations from MP3S", ""]
     for key in args.tasks:
-        for item in DEVIATIONS[args.protocol].get(key, []):
+        task = args.task_defs[key]
+        yaml_path = os.path.join(
+            HERE, task.recipe, "hparams", f"{args.probe_of[key]}.yaml"
+        )
+        for item in deviations(args.protocol, key, yaml_path):
             lines.append(f"- {key}: {item}")
     if args.epochs is not None:
         lines.append(
@@ -546,7 +578,7 @@ def write_report(args, runs, results, command):
         "# MP3S benchmark\n\n"
         + table
         + "\n\n"
-        + "\n".join(deviations(args, results))
+        + "\n".join(notes(args, results))
         + "\n\nLearned layer weights of the `ssl` probes: "
         "[layer_weights.png](layer_weights.png)\n\n"
         + "Command:\n\n```\n"
@@ -602,6 +634,7 @@ def benchmark(args, command):
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         outcomes = list(pool.map(lambda r: execute(r, args.threads), runs))
     results = collect(runs, outcomes)
+    args.time_line = time_summary(runs, outcomes)
     text = write_report(args, runs, results, command)
     failed = [r["name"] for r, out in zip(runs, outcomes) if out is None]
     if failed:

@@ -11,10 +11,11 @@ the LibriSpeech excerpts of ``real_speech/``:
 * the **training** speakers come from ``train_folder`` (they must differ
   from the test speakers). Each speaker's last file (natural name order)
   gives its final ``dev_seconds`` to ``dev.csv``, for the validation
-  accuracy that picks the checkpoint, when it is at least twice as long;
-  the rest of it, and every other file, train. Rows carry ``start`` and
-  ``stop`` (seconds), so a speaker with a single recording still trains
-  and validates on different audio.
+  accuracy that picks the checkpoint, when it is at least twice as long
+  (the rest of it trains); a shorter last file goes to ``dev.csv`` whole
+  if the speaker has other files, and trains otherwise. Rows carry
+  ``start`` and ``stop`` (seconds), so a speaker with a single recording
+  still trains and validates on different audio.
 
 The speaker of a file is the name of its top subfolder under the folder
 (``<folder>/<speaker>/.../<file>``) or, for files directly in the folder,
@@ -48,6 +49,7 @@ Authors
 import itertools
 import logging
 import os
+from collections import Counter
 
 from summary_ssl.dataio.audio_checks import ExclusionReport, require_path
 from summary_ssl.dataio.labelled_folder import natural_key
@@ -203,25 +205,38 @@ def utterance_id(folder, path):
 
 
 def split_dev(rows, dev_seconds):
-    """Moves the last ``dev_seconds`` of each speaker's last file to dev.
+    """Moves the last ``dev_seconds`` of each speaker's last file to dev
+    (or the whole file, when it is shorter than twice that and the
+    speaker has others).
 
     Arguments
     ---------
     rows : list of dict
         Checked rows (``spk_id``, ``duration``), in each speaker's order.
     dev_seconds : float
-        Length of the held-out tail; a file shorter than twice this
-        stays whole in training.
+        Length of the held-out tail.
 
     Returns
     -------
     train_rows, dev_rows : list of dict
+
+    Example
+    -------
+    >>> rows = [{"ID": "a0", "spk_id": "a", "duration": 1.0},
+    ...         {"ID": "a1", "spk_id": "a", "duration": 1.0},
+    ...         {"ID": "b0", "spk_id": "b", "duration": 5.0}]
+    >>> train, dev = split_dev(rows, 2.0)
+    >>> [(r["ID"], r["stop"]) for r in train], [r["ID"] for r in dev]
+    ([('a0', 1.0), ('b0', 3.0)], ['a1', 'b0--dev'])
     """
     last = {row["spk_id"]: i for i, row in enumerate(rows)}
+    files = Counter(row["spk_id"] for row in rows)
     train, dev = [], []
     for i, row in enumerate(rows):
         row = dict(row, start=0.0, stop=row["duration"])
-        if last[row["spk_id"]] == i and row["duration"] >= 2 * dev_seconds:
+        if last[row["spk_id"]] != i:
+            train.append(row)
+        elif row["duration"] >= 2 * dev_seconds:
             cut = row["duration"] - dev_seconds
             dev.append(
                 dict(
@@ -232,7 +247,11 @@ def split_dev(rows, dev_seconds):
                 )
             )
             row.update(stop=cut, duration=cut)
-        train.append(row)
+            train.append(row)
+        elif files[row["spk_id"]] > 1:
+            dev.append(row)
+        else:
+            train.append(row)
     return train, dev
 
 

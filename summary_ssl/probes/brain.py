@@ -175,7 +175,7 @@ class ProbeBrain(sb.core.Brain):
                 ckpt_prefix=None,
                 **(loader_kwargs or {}),
             )
-        stats = LayerStatistics(layer_sum.standardize)
+        stats = LayerStatistics(layer_sum.standardize, layer_sum.whiten)
         seen = 0
         for batch in loader:
             batch = batch.to(self.device)
@@ -185,10 +185,13 @@ class ProbeBrain(sb.core.Brain):
             if limit is not None and seen >= limit:
                 break
         stats.all_reduce()
-        mean, std = stats.result()
-        layer_sum.set_statistics(mean.to(self.device), std.to(self.device))
+        results = stats.result(
+            layer_sum.shrinkage if layer_sum.whiten else None
+        )
+        layer_sum.set_statistics(*(r.to(self.device) for r in results))
         logger.info(
-            f"Standardisation statistics ({layer_sum.standardize} level) "
+            f"{'Whitening' if layer_sum.whiten else 'Standardisation'} "
+            f"statistics ({layer_sum.standardize} level) "
             f"from {seen} training utterances ({stats.count} "
             f"{layer_sum.standardize}s)"
         )

@@ -123,9 +123,10 @@ def csv_datasets(
         raise ValueError(f"sorting must be one of {SORTINGS}, not {sorting}")
     datasets = {}
     for name, path in csv_files.items():
+        with open(path, encoding="utf-8") as f:
+            if sum(1 for line in f if line.strip()) < 2:
+                raise ValueError(f"{path} holds no utterance ({name} split)")
         data = DynamicItemDataset.from_csv(csv_path=path)
-        if len(data) == 0:
-            raise ValueError(f"{path} holds no utterance ({name} split)")
         columns = set(next(iter(data.data.values())))
         segments = {"start", "stop"} <= columns
         if name != "train":

@@ -14,7 +14,7 @@ Every ``train.py`` loads its YAML through :func:`load_hparams`: with
 ``--protocol=fast`` it applies :data:`FAST` over the YAML, and the
 command-line overrides over both.
 
-:data:`DEVIATIONS` lists, per task and protocol, what differs from MP3S;
+:func:`deviations` lists what a run differs in from MP3S;
 ``run_benchmark.py`` prints it in ``results.md``.
 
 Authors
@@ -55,8 +55,8 @@ FAST = {
         "linear": {
             "batch_size": 16,
             "test_batch_size": 16,
-            "lr": 0.001,
-            "number_of_epochs": 30,
+            "lr": 0.01,
+            "number_of_epochs": 40,
         },
         "bilstm": {
             "batch_size": 16,
@@ -103,52 +103,84 @@ FAST = {
 }
 
 _COMMON_MP3S = [
-    "each layer is standardised per dimension with training-set "
-    "statistics before the weighted sum (MP3S: raw layers; "
-    "`--set standardize=null` for MP3S's exact input)",
+    "each layer is standardised per dimension (and, for the mean-pooling "
+    "linear probes, whitened) with training-set statistics before the "
+    "weighted sum (MP3S: raw layers; `--set standardize=null` for MP3S's "
+    "exact input)",
     "the encoder is frozen, in eval mode and receives the real lengths "
     "(MP3S: `WeightedSSLModel` ignores `wav_lens`)",
 ]
 
-#: What differs from MP3S, per task key of run_benchmark.py and protocol.
-DEVIATIONS = {
-    "mp3s": {
-        "ASR": _COMMON_MP3S
-        + [
-            "padding-exact BiLSTM (MP3S's LSTM reads the padded frames)",
-            "characters from every split, no `<unk>`",
-        ],
-        "IC": _COMMON_MP3S,
-        "ER": _COMMON_MP3S,
-        "SV": _COMMON_MP3S
-        + [
-            "utterances shorter than 3 s are kept (one whole item; MP3S "
-            "drops them, and 3-s chunks whose mean amplitude is below "
-            "5e-4)",
-            "validation: `dev_ratio` of each training speaker's "
-            "utterances (MP3S: 10 % of all utterances at random)",
-        ],
-        "KWS": _COMMON_MP3S
-        + ["not an MP3S task: real keyword recordings, linear probe"],
-    },
-    "fast": {
-        "ASR": ["greedy CTC decoding (MP3S: beam search, beam 143)"],
-        "IC": ["batch 16, lr 1e-3 (MP3S: batch 2, lr 2e-4), 30 epochs"],
-        "ER": ["batch 8, lr 1e-3 (MP3S: batch 2, lr 2e-4)"],
-        "SV": [
-            "the 3-s training crops are taken from the features of the "
-            "whole utterance, so they can be cached (MP3S: from the "
-            "waveform, before the encoder); one crop per utterance per "
-            "epoch (MP3S: one per 3 s of audio); 30 epochs",
-            "heads of 256 channels, batch 32 (MP3S: 512, batch 8)",
-        ],
-        "KWS": ["not an MP3S task: real keyword recordings, linear probe"],
-    },
+#: What differs from MP3S under --protocol mp3s, per task key of
+#: run_benchmark.py.
+MP3S_DEVIATIONS = {
+    "ASR": _COMMON_MP3S
+    + [
+        "padding-exact BiLSTM (MP3S's LSTM reads the padded frames)",
+        "characters from every split, no `<unk>`",
+    ],
+    "IC": _COMMON_MP3S,
+    "ER": _COMMON_MP3S,
+    "SV": _COMMON_MP3S
+    + [
+        "utterances shorter than 3 s are kept (one whole item; MP3S drops "
+        "them, and 3-s chunks whose mean amplitude is below 5e-4)",
+        "validation: `dev_ratio` of each training speaker's utterances "
+        "(MP3S: 10 % of all utterances at random)",
+    ],
+    "KWS": _COMMON_MP3S
+    + [
+        "not an MP3S task: real keyword recordings, with the settings of "
+        "the SLURP probes"
+    ],
 }
-DEVIATIONS["fast"] = {
-    key: DEVIATIONS["mp3s"].get(key, []) + items
-    for key, items in DEVIATIONS["fast"].items()
+
+#: What --protocol fast changes beyond its values (:data:`FAST`).
+FAST_NOTES = {
+    "ASR": ["greedy CTC decoding (MP3S: beam search, beam 143)"],
+    "SV": [
+        "the 3-s training crops are taken from the features of the whole "
+        "utterance, so they can be cached (MP3S: from the waveform, before "
+        "the encoder), one per utterance per epoch (MP3S: one per 3 s of "
+        "audio)"
+    ],
 }
+
+
+def deviations(protocol, task, hparams_file):
+    """What a run differs in from MP3S.
+
+    Arguments
+    ---------
+    protocol : str
+        One of :data:`PROTOCOLS`.
+    task : str
+        Task key of run_benchmark.py (``ASR``, ``IC``, ``ER``, ``SV``,
+        ``KWS``).
+    hparams_file : str
+        The recipe YAML of the run.
+
+    Returns
+    -------
+    list of str
+
+    Example
+    -------
+    >>> yaml = "recipes/MP3S/SLURP/IC/hparams/linear.yaml"
+    >>> deviations("fast", "IC", yaml)[-1]
+    '`--protocol fast` sets batch_size=16, test_batch_size=16, lr=0.01, \
+number_of_epochs=40'
+    """
+    items = list(MP3S_DEVIATIONS.get(task, []))
+    if protocol == "fast":
+        items += FAST_NOTES.get(task, [])
+        values = protocol_overrides(hparams_file, protocol)
+        if values:
+            items.append(
+                "`--protocol fast` sets "
+                + ", ".join(f"{k}={v}" for k, v in values.items())
+            )
+    return items
 
 
 def recipe_and_probe(hparams_file):
@@ -185,7 +217,7 @@ def protocol_overrides(hparams_file, protocol):
     >>> protocol_overrides("MP3S/SLURP/IC/hparams/linear.yaml", "mp3s")
     {}
     >>> protocol_overrides("MP3S/SLURP/IC/hparams/linear.yaml", "fast")["lr"]
-    0.001
+    0.01
     """
     if protocol not in PROTOCOLS:
         raise ValueError(

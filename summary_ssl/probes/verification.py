@@ -80,6 +80,39 @@ def random_crop(feats, lens, max_frames):
     return out, kept.float() / max_frames
 
 
+def crop_layers(hidden, lens, max_frames):
+    """:func:`random_crop` of every layer at the same offsets.
+
+    Arguments
+    ---------
+    hidden : torch.Tensor
+        (L, B, T, D) layers.
+    lens : torch.Tensor
+        (B,) relative lengths.
+    max_frames : int
+        Frames kept per utterance.
+
+    Returns
+    -------
+    hidden : torch.Tensor
+        (L, B, min(T, max_frames), D).
+    lens : torch.Tensor
+        (B,) relative lengths.
+
+    Example
+    -------
+    >>> hidden = torch.arange(10.0).view(1, 1, 10, 1).repeat(2, 3, 1, 1)
+    >>> crop, lens = crop_layers(hidden, torch.tensor([1.0, 1.0, 0.2]), 4)
+    >>> crop.shape, torch.equal(crop[0], crop[1]), lens.tolist()
+    (torch.Size([2, 3, 4, 1]), True, [1.0, 1.0, 0.5])
+    """
+    L, B, T, D = hidden.shape
+    flat = hidden.permute(1, 2, 0, 3).reshape(B, T, L * D)
+    flat, lens = random_crop(flat, lens, max_frames)
+    crop = flat.reshape(B, flat.shape[1], L, D).permute(2, 0, 1, 3)
+    return crop, lens
+
+
 def verification_scores(embeddings, trials):
     """Cosine scores of trials, split into target and non-target.
 
@@ -145,19 +178,21 @@ class SpeakerProbeBrain(ProbeBrain):
     """Speaker classification training, cosine-scored verification."""
 
     def compute_forward(self, batch, stage):
-        """Features (randomly cropped in training) -> (B, C) scores."""
+        """Features (randomly cropped in training) -> (B, C) scores.
+
+        The crop is taken from the frozen layers, before the layer sum,
+        so the layer sum and its backward pass see the crop only."""
         batch = batch.to(self.device)
-        feats, lens = self.compute_features(batch, stage)
+        hidden, lens = self.frozen_features(batch, stage)
         crop = getattr(self.hparams, "crop_seconds", None)
         if getattr(self.hparams, "crop_waveform", False):
             crop = None  # done by the data pipeline
         if stage == sb.Stage.TRAIN and crop:
-            wavs, _ = batch.sig
-            seconds = wavs.shape[1] / self.hparams.sample_rate
-            frame_rate = feats.shape[1] / seconds
-            feats, lens = random_crop(
-                feats, lens, max(1, int(round(crop * frame_rate)))
+            frame_rate = self.modules.extractor.frame_rate
+            hidden, lens = crop_layers(
+                hidden, lens, max(1, int(round(crop * frame_rate)))
             )
+        feats = self.modules.layer_sum(hidden, lens)
         return self.modules.probe(feats, lens)
 
     def compute_objectives(self, scores, batch, stage):

@@ -195,4 +195,4 @@ def test_real_speech_tasks_from_python(
     )
     assert sv["trials"] == n_test * (n_test - 1) // 2
     cache = tmp_path / "bench" / "feature_cache"
-    assert any(f.endswith(".pt") for _, _, fs in os.walk(cache) for f in fs)
+    assert any(f.endswith(".npy") for _, _, fs in os.walk(cache) for f in fs)

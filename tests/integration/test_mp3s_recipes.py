@@ -176,7 +176,7 @@ def test_cached_features_train_identically(tmp_path, ssl_folder):
         len(open(tmp_path / "cache_True" / "save" / c).readlines()) - 1
         for c in csvs
     )
-    assert sum(f.endswith(".pt") for f in files) == n_utts
+    assert sum(f.endswith(".npy") for f in files) == n_utts
 
 
 def test_beam_search_decodes_both_test_sets(tmp_path, ssl_folder, librispeech):

@@ -39,10 +39,11 @@ def test_all_pairs_and_dev_tails(tmp_path, folders):
     excluded = (tmp_path / "csv" / "excluded_test.txt").read_text()
     assert "1 empty" in excluded
     # Each speaker's last file (natural order) is 3 s: too short for the
-    # default 2-s tail, so everything trains.
+    # default 2-s tail. Speaker 100 has another file: the last validates
+    # whole; speaker 200 has one: it trains.
     train_rows = read_csv(csvs["train"])
-    assert {r["spk_id"] for r in train_rows} == {"100", "200"}
-    assert read_csv(csvs["dev"]) == []
+    assert [r["ID"] for r in train_rows] == ["100-1-0", "200-5-0"]
+    assert [r["ID"] for r in read_csv(csvs["dev"])] == ["100-1-1"]
     csvs = prepare_speaker_folder(
         test, tmp_path / "csv1", train_folder=train, dev_seconds=1.0,
         progress=False,

@@ -178,8 +178,8 @@ def test_fast_protocol_applies_its_overrides(ssl_folder):
         "protocol: fast\nbatch_size: 3\ndata_folder: /x\n"
         f"ssl_folder: {ssl_folder}\n",
     )
-    assert h["batch_size"] == 3 and lr_of(h["opt_class"]) == 0.001
-    assert "batch_size: 3" in text and "lr: 0.001" in text
+    assert h["batch_size"] == 3 and lr_of(h["opt_class"]) == 0.01
+    assert "batch_size: 3" in text and "lr: 0.01" in text
 
 
 def test_unknown_protocol_is_an_error(ssl_folder):

@@ -89,6 +89,16 @@ ENCODERS = {
     "ours-RoPEMHA": ("ours", "RoPEMHA"),
 }
 BASELINE = "sb-RoPEMHA"
+# How a cell runs its encoder: eager, or torch.compile of each layer (one
+# compilation shared by the layers) or of the whole encoder; "-dyn" with
+# dynamic shapes (one compilation for every T, as training with dynamic
+# batching would use it).
+MODES = {
+    "eager": None,
+    "layer": ("layer", False),
+    "layer-dyn": ("layer", True),
+    "encoder": ("encoder", False),
+}
 DTYPES = {
     "bf16": torch.bfloat16,
     "fp16": torch.float16,
@@ -119,7 +129,8 @@ def mixer_flops(attention_type, d, nhead, lengths, sm_dims=None):
         Model size.
     nhead : int
         Heads (SummaryMixing's block-diagonal linears have ``nhead``
-        blocks, so they cost ``1 / nhead`` of a dense linear).
+        blocks, so they cost ``1 / nhead`` of a dense linear; the fast
+        mode's one projection is dense).
     lengths : list of int
         Utterance lengths.
     sm_dims : dict, optional
@@ -155,19 +166,21 @@ def mixer_flops(attention_type, d, nhead, lengths, sm_dims=None):
         raise ValueError("no FLOP formula for SummaryMixing-expdecay")
     dims = dict(local_hid=[d], local_out=d, summary_hid=[d], summary_out=d)
     dims.update(sm_dims or {})
+    groups = nhead
     if attention_type == "SummaryMixing-fast":
         local = [dims["local_out"]]
         summary = [dims["local_out"]]
+        groups = 1  # one dense projection
     else:
         local = list(dims["local_hid"]) + [dims["local_out"]]
         summary = list(dims["summary_hid"]) + [dims["summary_out"]]
     if attention_type == "SummaryMixing-lite":
         local = []
     first = (local[0] if local else 0) + summary[0]
-    per_frame = 2 * d * first // nhead  # fused grouped first layers
+    per_frame = 2 * d * first // groups  # fused grouped first layers
     for dims_ in (local, summary):
         per_frame += sum(
-            2 * a * b // nhead for a, b in zip(dims_[:-1], dims_[1:])
+            2 * a * b // groups for a, b in zip(dims_[:-1], dims_[1:])
         )
     per_frame += 2 * summary[-1]  # masked mean over frames
     per_utt = 0
@@ -356,14 +369,16 @@ def run_cell(cell, lengths, args, device):
         del ref32
 
     runner = model
-    if args.compile:
+    if MODES[cell["mode"]] is not None:
+        scope, dynamic = MODES[cell["mode"]]
+        options = dict(dynamic=dynamic, backend=args.compile_backend)
         cell["stage"] = "compile"
         common.clear_dynamo()
-        if args.compile_scope == "encoder":
-            runner = torch.compile(model, dynamic=False)
+        if scope == "encoder":
+            runner = torch.compile(model, **options)
         else:
             for layer in model.encoder.layers:
-                layer.compile(dynamic=False)
+                layer.compile(**options)
         common.sync(device)
         t0 = time.perf_counter()
         with autocast:
@@ -450,16 +465,33 @@ def _notes(cell, args):
     return "; ".join(notes)
 
 
+def baseline_cell(cell, cells):
+    """The cell a cell's ratios are against: SpeechBrain's RoPEMHA at the
+    same T, eager (the stock encoder) when the run has it, else in the
+    cell's own mode; None when it did not run."""
+    ok = [
+        c
+        for c in cells
+        if c["encoder"] == BASELINE
+        and c["T"] == cell["T"]
+        and c["status"] == "ok"
+    ]
+    for mode in ("eager", cell["mode"]):
+        for c in ok:
+            if c["mode"] == mode:
+                return c
+    return None
+
+
+def row_name(cell, args):
+    """The encoder, with its mode when the run has several."""
+    if len(args.modes) == 1:
+        return cell["encoder"]
+    return f"{cell['encoder']} [{cell['mode']}]"
+
+
 def table_for_T(T, cells, args):
     """Markdown table (list of lines) for one sequence length."""
-    base = next(
-        (
-            c
-            for c in cells
-            if c["encoder"] == BASELINE and c["status"] in ("ok",)
-        ),
-        None,
-    )
     head = (
         f"### T = {T} frames, batch {cells[0]['batch']} "
         f"({cells[0]['total_frames']} frames/step, "
@@ -473,19 +505,25 @@ def table_for_T(T, cells, args):
         "k total frames/s",
         f"speed × {BASELINE}",
         "peak GiB",
+        "mem ×",
         "MFU %",
     ]
 
     def ok_row(c):
+        base = baseline_cell(c, cells)
         ratio = base["ms"] / c["ms"] if base else None
+        mem = None
+        if base and base.get("peak_gib") and c.get("peak_gib") is not None:
+            mem = c["peak_gib"] / base["peak_gib"]
         return [
-            c["encoder"],
+            row_name(c, args),
             common.fmt(c.get("params_M"), ".4g"),
             common.fmt(c["ms"], ".1f"),
             common.fmt(c["real_frames_per_s"] / 1e3, ".1f"),
             common.fmt(c["total_frames_per_s"] / 1e3, ".1f"),
             "n/a" if ratio is None else f"{ratio:.2f}",
             common.fmt(c.get("peak_gib"), ".1f"),
+            common.fmt(mem, ".2f"),
             common.fmt(c["mfu_pct"], ".1f"),
         ]
 
@@ -495,8 +533,8 @@ def table_for_T(T, cells, args):
         cells,
         ok_row=ok_row,
         notes=lambda c: _notes(c, args),
-        name_key="encoder",
-        compiled=args.compile,
+        name_key="label",
+        compiled=any(MODES[m] for m in args.modes),
     )
 
 
@@ -510,11 +548,13 @@ def header_lines(meta):
         "fp32" if meta["dtype"] == "fp32" else f"{meta['dtype']} autocast"
     )
     compiled = "no"
-    if meta["compile"]:
+    if any(MODES[m] for m in meta["modes"]):
         compiled = (
-            f"torch.compile (default mode, dynamic=False), scope "
-            f"{meta['compile_scope']}; 'compile s' is the first fwd+bwd "
-            "call, excluded from the timings"
+            f"modes {', '.join(meta['modes'])}: layer = torch.compile of "
+            "each layer (default mode, one compilation shared by the "
+            "layers), encoder = of the whole encoder, -dyn = dynamic=True "
+            f"(else False); backend {meta['compile_backend']}; 'compile s' "
+            "is the first fwd+bwd call, excluded from the timings"
         )
     timer = "CUDA events" if meta["device"] == "cuda" else "perf_counter"
     lines = [
@@ -532,7 +572,10 @@ def header_lines(meta):
         f"{meta['iters']} timed steps ({timer})",
         "- frames/s: 'real' counts non-padded frames only, 'total' counts "
         "every frame of the padded batch",
-        f"- speed ×: {BASELINE} ms / encoder ms in this run (>1 = faster)",
+        f"- speed ×: {BASELINE} ms / encoder ms in this run (>1 = faster), "
+        f"against {BASELINE} eager at the same T when the run has it, "
+        f"else {BASELINE} in the same mode; mem ×: peak GiB over the same "
+        "baseline's",
         "- peak GiB: torch.cuda.max_memory_allocated over the timed steps "
         "and one step before them (params, grads, activations)",
         "- MFU: 3 × analytic forward FLOPs (matmuls and convolutions, each "
@@ -568,6 +611,18 @@ def parse_args(argv):
     p.add_argument("--no-padding", action="store_true")
     p.add_argument("--compile", action="store_true")
     p.add_argument(
+        "--modes",
+        default=None,
+        help="comma-separated modes, each run for every encoder and T: "
+        f"{', '.join(MODES)}; 'MODE=ENC+ENC' limits a mode to those "
+        "encoders. Default: eager, or --compile-scope with --compile",
+    )
+    p.add_argument(
+        "--compile-backend",
+        default="inductor",
+        help="torch.compile backend (a CPU dry run can use 'eager')",
+    )
+    p.add_argument(
         "--compile-scope",
         choices=("encoder", "layer"),
         default="encoder",
@@ -598,6 +653,19 @@ def parse_args(argv):
     if unknown:
         p.error(f"unknown encoders {unknown}; valid: {list(ENCODERS)}")
     args.seq_lens = [int(t) for t in args.seq_lens.split(",") if t]
+    if args.modes is None:
+        args.modes = [args.compile_scope if args.compile else "eager"]
+    else:
+        args.modes = [m for m in args.modes.split(",") if m]
+    args.mode_encoders = {}
+    for i, item in enumerate(args.modes):
+        mode, _, names = item.partition("=")
+        if mode not in MODES:
+            p.error(f"unknown mode {mode!r}; valid: {list(MODES)}")
+        args.modes[i] = mode
+        if names:
+            args.mode_encoders[mode] = names.split("+")
+    args.compile = any(MODES[m] for m in args.modes)
     return args
 
 
@@ -633,6 +701,9 @@ def main(argv=None):
             )
         },
         padding=not args.no_padding,
+        modes=args.modes,
+        mode_encoders=args.mode_encoders,
+        compile_backend=args.compile_backend,
         compile_scope=args.compile_scope if args.compile else None,
         cudnn_benchmark=args.cudnn_benchmark,
         flash_rotary=not args.flash_no_rotary,
@@ -650,32 +721,49 @@ def main(argv=None):
             continue
         lengths = make_lengths(T, batch, not args.no_padding, args.seed)
         meta["lengths"][str(T)] = lengths
-        plan += [(name, T, lengths) for name in args.encoders]
+        plan += [
+            ((name, mode), T, lengths)
+            for mode in args.modes
+            for name in args.mode_encoders.get(mode, args.encoders)
+        ]
+    # modes first (all eager cells before any compiled one), then T or
+    # encoder
     if args.order == "encoder":
-        plan.sort(key=lambda item: args.encoders.index(item[0]))
+        plan.sort(
+            key=lambda item: (
+                args.modes.index(item[0][1]),
+                args.encoders.index(item[0][0]),
+            )
+        )
+    else:
+        plan.sort(key=lambda item: args.modes.index(item[0][1]))
 
     cells = []
     try:
         _run_plan(plan, args, device, meta, cells)
     except KeyboardInterrupt:  # between cells: keep what was measured
         done = len(cells)
-        for name, T, lengths in plan[done:]:
-            cell = _new_cell(name, T, lengths)
+        for key, T, lengths in plan[done:]:
+            cell = _new_cell(key, T, lengths)
             cell.update(status="skipped", error="skipped (interrupted)")
             cells.append(cell)
 
     tables = []
     for T in args.seq_lens:
         group = [c for c in cells if c["T"] == T]
+        for c in group:
+            c["label"] = row_name(c, args)
         if group:
             tables.append(table_for_T(T, group, args))
     text = common.finish_report(header, tables, args.json, meta, cells)
     return text, {"meta": meta, "results": cells, "markdown": text}
 
 
-def _new_cell(name, T, lengths):
+def _new_cell(key, T, lengths):
+    name, mode = key
     return {
         "encoder": name,
+        "mode": mode,
         "T": T,
         "batch": len(lengths),
         "real_frames": sum(lengths),
@@ -708,7 +796,7 @@ def _run_plan(plan, args, device, meta, cells):
 def _progress(cell):
     common.print_progress(
         cell,
-        f"{cell['encoder']} T={cell['T']}",
+        f"{cell['encoder']} {cell['mode']} T={cell['T']}",
         lambda c: (
             f"{c['ms']:.1f} ms, "
             f"{c['real_frames_per_s'] / 1e3:.1f}k real frames/s, "

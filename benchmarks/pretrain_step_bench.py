@@ -28,8 +28,8 @@ Models (``--models`` picks a subset, comma-separated):
 * ``summarymixing_w2v2``, ``flash_conformer_w2v2``, ``mhsa_conformer_w2v2``:
   our recipe YAMLs (``recipes/LibriSpeech/self-supervised-learning/wav2vec2
   /hparams/<name>.yaml``), loaded with hyperpyyaml, stepped by our
-  ``W2V2Brain.fit_batch`` itself (span mask on the CPU from the front end's
-  output lengths, forward and objective under autocast, backward, clipping
+  ``W2V2Brain.fit_batch`` itself (span mask and negatives drawn on the
+  device, forward and objective under autocast, backward, clipping
   at the YAML's ``max_grad_norm``, AdamW as the YAML builds it, zero_grad,
   LR schedule, Gumbel temperature, and the Brain's own host-side checks
   and statistics).
@@ -78,7 +78,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 
 _HERE = Path(__file__).resolve().parent
 _REPO = _HERE.parent
@@ -91,9 +90,11 @@ try:
     import bench_common as common
     import speechbrain as sb
     from hyperpyyaml import load_hyperpyyaml
+    from profile_step import profile_markdown, profile_step
     from speechbrain.lobes.models.wav2vec import compute_mask, sample_negatives
 
     from summary_ssl.brains.wav2vec2 import W2V2Brain
+    from summary_ssl.utils.torch_flops import flop_counter
 except ImportError as _error:  # pragma: no cover - GPU machine set-up
     raise SystemExit(
         f"pretrain_step_bench needs speechbrain 1.1.2, hyperpyyaml and "
@@ -322,14 +323,18 @@ def _pin(tensor, device):
 
 
 def ours_batches(pool, device):
-    """Our recipe's batches: ``batch.sig = (wavs, relative lengths)``, as
-    SpeechBrain's ``PaddedBatch`` gives them to ``W2V2Brain``."""
+    """Our recipe's batches: ``batch.id`` and ``batch.sig = (wavs,
+    relative lengths)``, as SpeechBrain's ``PaddedBatch`` gives them to
+    ``W2V2Brain``."""
     out = []
     for item in pool:
         wavs = item["wavs"]
         rel = item["lengths"].float() / wavs.shape[1]
         out.append(
-            types.SimpleNamespace(sig=(_pin(wavs, device), _pin(rel, device)))
+            types.SimpleNamespace(
+                id=[f"utt{i}" for i in range(len(wavs))],
+                sig=(_pin(wavs, device), _pin(rel, device)),
+            )
         )
     return out
 
@@ -512,36 +517,6 @@ class _Stepper:
             self.last_loss = loss
 
 
-def _conv_backward_flop(
-    grad_out_shape,
-    x_shape,
-    w_shape,
-    _bias,
-    _stride,
-    _padding,
-    _dilation,
-    transposed,
-    _output_padding,
-    _groups,
-    output_mask,
-    out_shape=None,
-    **kwargs,
-):
-    """FLOPs of ``aten.convolution_backward``, grouped convolutions included.
-
-    torch's own formula (torch 2.14) counts the weight gradient of a grouped
-    convolution as if it were dense: for the Conformer's depthwise
-    convolution (768 groups, kernel 31) that is 768 times too many, about a
-    third of a whole Conformer step. Each of the input and weight gradients
-    takes as many multiply-adds as the forward convolution, whose formula
-    (``w_shape`` holds the channels per group) is right.
-    """
-    forward = conv_flop_count(
-        x_shape, w_shape, grad_out_shape, transposed=transposed
-    )
-    return forward * (int(bool(output_mask[0])) + int(bool(output_mask[1])))
-
-
 def _count_flops(stepper, modules):
     """FLOPs of one optimizer step (FlopCounterMode: matmuls, convs, SDPA,
     forward and backward), with layerdrop switched off for the count."""
@@ -551,12 +526,8 @@ def _count_flops(stepper, modules):
             saved.append((module, module.layerdrop_prob))
             module.layerdrop_prob = 0.0
     try:
-        with FlopCounterMode(
-            display=False,
-            custom_mapping={
-                torch.ops.aten.convolution_backward: _conv_backward_flop
-            },
-        ) as counter:
+        # torch's formula miscounts grouped-conv gradients: corrected there.
+        with flop_counter() as counter:
             stepper.step()
     finally:
         for module, prob in saved:
@@ -564,13 +535,20 @@ def _count_flops(stepper, modules):
     return int(counter.get_total_flops())
 
 
-def _compile_layers(hparams):
-    """``torch.compile`` on each encoder layer of our model (dynamic=False:
-    every batch of a cell has the same shape)."""
-    layers = hparams["wav2vec2"].encoder.layers
-    for layer in layers:
-        layer.compile(dynamic=False)
-    return len(layers)
+def _compile_brain(brain, args):
+    """Our Brain's own compilation (``W2V2Brain._compile``: regions, with
+    the YAML's compile options; ``--compile-backend`` overrides the
+    backend), as ``--compile=True`` gives it in the recipe."""
+    brain.compile = True
+    if args.compile_backend:
+        brain.hparams.compile_backend = args.compile_backend
+    brain._compile()
+    return {
+        "dynamic": brain.compile_using_dynamic_shape_tracing,
+        "fullgraph": brain.compile_using_fullgraph,
+        "mode": brain.compile_mode,
+        "backend": getattr(brain.hparams, "compile_backend", "inductor"),
+    }
 
 
 def run_cell(cell, pool, args, device, tmp):
@@ -602,10 +580,10 @@ def run_cell(cell, pool, args, device, tmp):
     cell["step_flops"] = _count_flops(stepper, brain.modules)
     common.sync(device)
 
-    if args.compile and name != BASELINE:
+    if cell["mode"] == "compiled":
         cell["stage"] = "compile"
         common.clear_dynamo()
-        cell["compiled_layers"] = _compile_layers(hparams)
+        cell["compile_options"] = _compile_brain(brain, args)
         t0 = time.perf_counter()
         stepper.step()
         common.sync(device)
@@ -627,7 +605,30 @@ def run_cell(cell, pool, args, device, tmp):
     cell["audio_s_per_s"] = cell["audio_s"] * args.grad_accum / seconds
     cell["tflops"] = cell["step_flops"] / seconds / 1e12
     cell["mfu_pct"] = 100.0 * cell["tflops"] / args.peak_tflops
+    if args.profile and cell["model"] == args.profile_model:
+        cell["stage"] = "profile"
+        cell["profile"] = profile_step(stepper.step, device)
+        _write_profile(cell, args)
+        cell.pop("stage")
     return cell
+
+
+def _write_profile(cell, args):
+    """Adds the cell's profile to ``--profile`` (one section per mode,
+    the compiled one last: the end of the file is what to study)."""
+    title = (
+        f"Profile of one {cell['model']} ({cell['mode']}) optimizer step, "
+        f"L = {cell['utt_s']:g} s, {cell['batch']} utterances"
+    )
+    path = Path(args.profile)
+    lines = []
+    if not args.profiled:
+        lines += [*header_lines(args.meta), ""]
+        args.profiled = True
+    else:
+        lines.append(path.read_text())
+    lines += profile_markdown(cell["profile"], title) + [""]
+    path.write_text("\n".join(lines))
 
 
 # ---------------------------------------------------------------------------
@@ -649,6 +650,8 @@ def _notes(cell):
 
 def table_for_length(utt_s, cells, args):
     """Markdown table (list of lines) for one utterance length."""
+    for c in cells:  # cells of runs before modes existed have no label
+        c.setdefault("label", c["model"])
     base = next(
         (c for c in cells if c["model"] == BASELINE and c["status"] == "ok"),
         None,
@@ -674,7 +677,7 @@ def table_for_length(utt_s, cells, args):
         ratio = c["audio_s_per_s"] / base["audio_s_per_s"] if base else None
         big = c["audio_s_per_s"] >= 100
         return [
-            c["model"],
+            c["label"],
             common.fmt(c.get("params_M"), ".4g"),
             common.fmt(c["ms"], ".1f"),
             common.fmt(c["audio_s_per_s"], ".0f" if big else ".3g"),
@@ -689,7 +692,7 @@ def table_for_length(utt_s, cells, args):
         cells,
         ok_row=ok_row,
         notes=_notes,
-        name_key="model",
+        name_key="label",
         compiled=args.compile,
     )
 
@@ -708,9 +711,13 @@ def header_lines(meta):
     compiled = "no"
     if meta["compile"]:
         compiled = (
-            "torch.compile(dynamic=False) on each encoder layer of our "
-            "models (SpeechBrain's stays eager); 'compile s' is the first "
-            "optimizer step after wrapping, excluded from the timings"
+            f"modes {', '.join(meta.get('modes', ['compiled']))}; compiled "
+            "= our W2V2Brain's "
+            "own torch.compile by regions (front end, span masking, each "
+            "encoder layer, objective) with the YAML's compile options "
+            "(dynamic shapes, fullgraph; see each cell's JSON); "
+            f"{BASELINE} stays eager; 'compile s' is the first optimizer "
+            "step after compiling, excluded from the timings"
         )
     timer = "CUDA events" if not cpu else "perf_counter"
     overrides = meta["overrides"] or "none"
@@ -729,7 +736,7 @@ def header_lines(meta):
         "(the first L), random-normal 16 kHz waveforms, zero-padded, "
         f"relative lengths; {meta['grad_accum']} micro-batch(es) per "
         f"optimizer step; {meta['pool']} different batches rotated",
-        f"- step: {precision}; masks: ours computed on the CPU inside the "
+        f"- step: {precision}; masks: ours drawn on the device inside the "
         f"step (W2V2Brain), {BASELINE}'s by its collate function (data "
         "loader, untimed); AdamW fused: "
         f"{meta['fused_adamw']} (see notes); compile: {compiled}",
@@ -806,7 +813,36 @@ def parse_args(argv):
         help="which models get AdamW(fused=True) on CUDA (SpeechBrain's "
         "stock step uses torch's default)",
     )
+    p.add_argument(
+        "--modes",
+        default=None,
+        help="comma-separated: eager, compiled (our Brain's regional "
+        "torch.compile, as the recipe's compile: True runs it). "
+        f"{BASELINE} always runs eager. Default: eager (eager,compiled "
+        "with --compile)",
+    )
     p.add_argument("--compile", action="store_true")
+    p.add_argument(
+        "--compile-backend",
+        default=None,
+        help="torch.compile backend (default: the YAML's compile_backend, "
+        "inductor; a CPU dry run can use 'eager')",
+    )
+    p.add_argument(
+        "--profile",
+        default=None,
+        metavar="PATH",
+        help="profile one step of --profile-model (its compiled cell if "
+        "the run has one) and write the kernel report here (markdown)",
+    )
+    p.add_argument("--profile-model", default="summarymixing_w2v2")
+    p.add_argument(
+        "--suppress-compile-errors",
+        action="store_true",
+        help="a region that fails to compile runs eagerly instead of "
+        "failing the cell (torch._dynamo.config.suppress_errors); the "
+        "notes' graph count shows how many regions compiled",
+    )
     common.add_machine_args(p)
     p.add_argument("--recipe-dir", default=str(RECIPE_DIR))
     p.add_argument("--cudnn-benchmark", action="store_true")
@@ -824,6 +860,13 @@ def parse_args(argv):
     args.sb_overrides, extra = _parse_overrides(args.sb_set_items, p)
     if extra:
         p.error("--sb-set takes KEY=VALUE items only")
+    if args.modes is None:
+        args.modes = "eager,compiled" if args.compile else "eager"
+    args.modes = [m for m in args.modes.split(",") if m]
+    if set(args.modes) - {"eager", "compiled"} or not args.modes:
+        p.error(f"--modes: eager and/or compiled, got {args.modes}")
+    args.compile = "compiled" in args.modes
+    args.profiled = False
     return args
 
 
@@ -836,6 +879,8 @@ def main(argv=None):
         raise SystemExit("fp16 needs CUDA (SpeechBrain's Brain refuses it)")
     if args.compile:
         common.raise_recompile_limits()
+        if args.suppress_compile_errors:
+            torch._dynamo.config.suppress_errors = True
 
     try:
         recipe_dir_rel = str(Path(args.recipe_dir).resolve().relative_to(_REPO))
@@ -874,6 +919,8 @@ def main(argv=None):
             )
         },
     )
+    meta["modes"] = args.modes
+    args.meta = meta
     header = header_lines(meta)
     common.print_header(header)
 
@@ -893,16 +940,24 @@ def main(argv=None):
     return text, {"meta": meta, "results": cells, "markdown": text}
 
 
-def _new_cell(name, utt_s, pool):
+def _new_cell(key, utt_s, pool):
+    name, mode, label = key
     audio = [float(item["lengths"].sum()) / SAMPLE_RATE for item in pool]
     return {
         "model": name,
+        "mode": mode,
+        "label": label,
         "utt_s": utt_s,
         "batch": len(pool[0]["lengths"]),
         # real audio per micro-batch, mean over the rotated batches
         "audio_s": sum(audio) / len(audio),
         "padded_s": pool[0]["wavs"].numel() / SAMPLE_RATE,
     }
+
+
+def _label(name, mode, args):
+    """The model, with its mode when the run has several."""
+    return name if len(args.modes) == 1 else f"{name} ({mode})"
 
 
 def _run_all(args, device, meta, cells, tmp):
@@ -916,7 +971,15 @@ def _run_all(args, device, meta, cells, tmp):
         meta["lengths"][f"{utt_s:g}"] = [
             item["lengths"].tolist() for item in pool
         ]
-        plan += [(name, utt_s, pool) for name in args.models]
+        modes = list(args.modes)
+        if BASELINE in args.models and "eager" not in modes:
+            modes.insert(0, "eager")  # the stock baseline runs eager
+        plan += [
+            ((name, mode, _label(name, mode, args)), utt_s, pool)
+            for mode in modes
+            for name in args.models
+            if (mode == "eager" if name == BASELINE else mode in args.modes)
+        ]
     common.run_cells(
         plan,
         cells,

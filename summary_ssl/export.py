@@ -5,8 +5,10 @@
 
 It rebuilds the model from the run's ``hyperparams.yaml`` (the copy
 SpeechBrain writes into the output folder, overrides applied), loads the
-``wav2vec2`` weights of the chosen checkpoint (default: the newest), and
-writes a self-contained folder (see :mod:`summary_ssl.pretrained`).
+weights of its ``encoder_to_export`` (the wav2vec 2.0 encoder, or the
+S3LSpeech student's encoder) from the chosen checkpoint (default: the
+newest), and writes a self-contained folder (see
+:mod:`summary_ssl.pretrained`).
 
 Authors
 -------
@@ -37,7 +39,33 @@ def newest_checkpoint(save_folder):
     ckpts = [p for p in pathlib.Path(save_folder).glob("CKPT+*") if p.is_dir()]
     if not ckpts:
         raise FileNotFoundError(f"No CKPT+* checkpoint in {save_folder}")
-    return max(ckpts, key=lambda p: (p / "wav2vec2.ckpt").stat().st_mtime)
+    return max(ckpts, key=lambda p: (p / "CKPT.yaml").stat().st_mtime)
+
+
+def load_weights(module, checkpointer, checkpoint):
+    """Loads ``module``'s weights from the checkpoint file of the
+    recoverable that is, or contains, it.
+
+    Arguments
+    ---------
+    module : torch.nn.Module
+        A module of the run's YAML.
+    checkpointer : speechbrain.utils.checkpoints.Checkpointer
+        The run's checkpointer (from the same YAML).
+    checkpoint : pathlib.Path
+        A ``CKPT+*`` folder.
+    """
+    for name, recoverable in checkpointer.recoverables.items():
+        if isinstance(recoverable, torch.nn.Module) and any(
+            sub is module for sub in recoverable.modules()
+        ):
+            weights = checkpoint / f"{name}.ckpt"
+            if not weights.is_file():
+                raise FileNotFoundError(f"{weights} not found")
+            state = torch.load(weights, map_location="cpu")
+            recoverable.load_state_dict(state)
+            return
+    raise ValueError("no checkpoint recoverable holds the exported encoder")
 
 
 def export_run(run_folder, checkpoint=None, to=None):
@@ -65,11 +93,9 @@ def export_run(run_folder, checkpoint=None, to=None):
     checkpoint = pathlib.Path(
         checkpoint or newest_checkpoint(hparams["save_folder"])
     )
-    weights = checkpoint / "wav2vec2.ckpt"
-    if not weights.is_file():
-        raise FileNotFoundError(f"{weights} not found")
-    model = hparams["wav2vec2"]
-    model.load_state_dict(torch.load(weights, map_location="cpu"))
+    # Runs from before encoder_to_export existed exported wav2vec2.
+    model = hparams.get("encoder_to_export", hparams.get("wav2vec2"))
+    load_weights(model, hparams["checkpointer"], checkpoint)
     return export_encoder(
         model,
         to or run_folder / "exported_encoder",

@@ -2,7 +2,7 @@
 
 An exported folder is self-contained (no recipe, no Hugging Face)::
 
-    <folder>/hyperparams.yaml   # rebuilds the Wav2Vec2Encoder (key wav2vec2)
+    <folder>/hyperparams.yaml   # rebuilds the encoder (key wav2vec2)
     <folder>/wav2vec2.ckpt      # its state dict
     <folder>/meta.json          # where it came from (step, recipe, ...)
 
@@ -29,12 +29,16 @@ META = "meta.json"
 
 
 def export_encoder(wav2vec2, folder, meta=None):
-    """Writes ``wav2vec2`` (a recorded Wav2Vec2Encoder) to ``folder``.
+    """Writes the encoder ``wav2vec2`` to ``folder``.
 
     Arguments
     ---------
-    wav2vec2 : summary_ssl.lobes.wav2vec2.Wav2Vec2Encoder
-        The encoder (DDP-unwrapped).
+    wav2vec2 : torch.nn.Module
+        The encoder (DDP-unwrapped): a recorded ``Wav2Vec2Encoder`` or
+        ``S3LEncoder``, or any recorded module called as
+        ``model(wavs, wav_lens, output_hidden_states=True)`` that returns
+        ``hidden_states`` and ``frame_lengths`` and has
+        ``num_hidden_states`` and ``hidden_size``.
     folder : str or pathlib.Path
         Destination; created if missing.
     meta : dict, optional
@@ -70,7 +74,7 @@ def build_encoder(folder, random_init=False):
 
     Returns
     -------
-    summary_ssl.lobes.wav2vec2.Wav2Vec2Encoder
+    torch.nn.Module
     """
     folder = pathlib.Path(folder)
     for name in (HPARAMS,) + (() if random_init else (WEIGHTS,)):
@@ -116,9 +120,9 @@ class FrozenSSLEncoder(nn.Module):
     >>> ssl = FrozenSSLEncoder(folder).train()
     >>> hidden, lens = ssl(torch.randn(2, 8000), torch.tensor([1.0, 0.5]))
     >>> hidden.shape, ssl.wav2vec2.training, hidden.requires_grad
-    (torch.Size([3, 2, 26, 32]), False, False)
+    (torch.Size([3, 2, 23, 32]), False, False)
     >>> ssl.num_layers, ssl.out_dim, lens.tolist()
-    (3, 32, [1.0, 0.5])
+    (3, 32, [1.0, 0.434...])
     """
 
     def __init__(self, folder, random_init=False):
@@ -126,8 +130,8 @@ class FrozenSSLEncoder(nn.Module):
         self.wav2vec2 = build_encoder(folder, random_init=random_init)
         self.wav2vec2.requires_grad_(False)
         self.wav2vec2.eval()
-        self.num_layers = len(self.wav2vec2.encoder.layers) + 1
-        self.out_dim = self.wav2vec2.input_proj.out_features
+        self.num_layers = self.wav2vec2.num_hidden_states
+        self.out_dim = self.wav2vec2.hidden_size
 
     def train(self, mode=True):
         """Keeps the encoder in eval mode whatever ``mode`` is."""

@@ -39,7 +39,7 @@ PRETRAIN_TOY_OVERRIDES = {
     "dropout": 0.0,
     "layerdrop_prob": 0.0,
     "n_mels": 40,
-    "frontend_channels": [16, 8],
+    "frontend_channels": [32, 32],
     "num_negatives": 20,
     "quantiser_vars": 32,
     "proj_dim": 64,
@@ -47,6 +47,49 @@ PRETRAIN_TOY_OVERRIDES = {
     "num_workers": 0,
     "log_interval": 10,
     "ckpt_interval_minutes": 0,
+}
+
+
+S3L_RECIPE = PRETRAIN_RECIPE.parent / "s3lspeech"
+
+# Overrides of s3lspeech*.yaml for a tiny model on the toy corpus: the
+# data, batching and sizes of PRETRAIN_TOY_OVERRIDES, the perturbations
+# and objective as in the YAML (fewer negatives).
+S3L_TOY_OVERRIDES = {
+    **{
+        key: PRETRAIN_TOY_OVERRIDES[key]
+        for key in (
+            "data_folder",
+            "train_splits",
+            "dev_splits",
+            "precision",
+            "min_duration",
+            "max_duration",
+            "max_batch_length",
+            "num_buckets",
+            "grad_accumulation_factor",
+            "number_of_epochs",
+            "optimizer_step_limit",
+            "lr",
+            "d_model",
+            "num_encoder_layers",
+            "nhead",
+            "d_ffn",
+            "dropout",
+            "n_mels",
+            "num_negatives",
+            "proj_dim",
+            "num_workers",
+            "log_interval",
+            "ckpt_interval_minutes",
+        )
+    },
+    "first_stage_layers": 1,
+    "front_layers": [[32, 5, 2], [64, 5, 2], [64, 1, 1]],
+    "downsample_layers": [[128, 5, 2], [64, 1, 1]],
+    "conv_pos_kernel": 16,
+    "conv_pos_groups": 4,
+    "shift_max": 8,
 }
 
 

@@ -108,6 +108,35 @@ def check_pretraining_hparams(hparams):
         lambda v: v in DATA_SOURCES,
         "{!r} is not one of " + str(DATA_SOURCES),
     )
+    # Teacher-student (S3LSpeech) settings.
+    need(
+        "logit_temp",
+        lambda v: isinstance(v, (int, float)) and v > 0,
+        "must be > 0, got {}",
+    )
+    for key in ("noise_prob", "ema_decay_start", "ema_decay_end"):
+        need(
+            key,
+            lambda v: isinstance(v, (int, float)) and 0 <= v <= 1,
+            "must be in [0, 1], got {}",
+        )
+    need(
+        "time_mask_ratio",
+        lambda v: isinstance(v, (int, float)) and 0 <= v < 1,
+        "must be in [0, 1), got {}",
+    )
+    if is_int(hparams.get("first_stage_layers")) and is_int(
+        hparams.get("num_encoder_layers")
+    ):
+        first, total = (
+            hparams["first_stage_layers"],
+            hparams["num_encoder_layers"],
+        )
+        if not 0 <= first <= total:
+            errors.append(
+                f"first_stage_layers: {first} must be between 0 and "
+                f"num_encoder_layers ({total})"
+            )
     if is_int(hparams.get("d_model")) and is_int(hparams.get("nhead")):
         if hparams["nhead"] < 1 or hparams["d_model"] % hparams["nhead"]:
             errors.append(

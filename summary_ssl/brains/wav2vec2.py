@@ -3,87 +3,52 @@
 Expected ``modules``: ``wav2vec2`` (a
 :class:`~summary_ssl.lobes.wav2vec2.Wav2Vec2Encoder`) and ``objective``
 (a :class:`~summary_ssl.lobes.w2v_objective.W2V2Objective`). Expected
-``hparams``: ``mask_prob``, ``mask_length``, ``lr_scheduler`` (a
-SpeechBrain scheduler called as ``scheduler(optimizer)`` once per
-optimizer step), and optionally ``log_interval`` (optimizer steps between
-step logs), ``min_masks``, ``train_log_file`` and ``cost_file``.
-
-What it adds to ``speechbrain.core.Brain`` (hooks keep their signatures):
-
-* a non-finite loss skips that batch's backward (on every DDP rank) and
-  the optimizer step of its accumulation cycle, is counted, and stops
-  training with a clear error after ``nonfinite_patience`` such batches in
-  a row;
-* the LR schedule and the Gumbel temperature follow the optimizer step;
-* intra-epoch checkpoints only at optimizer-step boundaries, holding the
-  RNG states, so a resumed run repeats an uninterrupted one exactly;
-* step logs (JSON lines) and a cost report (``cost.json``).
+``hparams``: ``mask_prob``, ``mask_length``, ``lr_scheduler``, and
+optionally ``min_masks``, ``compile_backend`` and those of
+:class:`~summary_ssl.brains.pretraining.PretrainingBrain`, which holds the
+training machinery (non-finite handling, accumulation, logs, cost, RNG
+states, resume, DDP). This class adds the span masking, the encoder pass,
+the objective, the Gumbel temperature, which follows the optimizer step,
+and ``torch.compile`` by regions (``compile: True``, see
+:mod:`summary_ssl.brains.compile`).
 
 Authors
 -------
 * summary_ssl contributors 2026
 """
 
-import json
-import logging
-import time
-
 import speechbrain as sb
-import torch
-import torch.distributed as dist
-from speechbrain.utils.distributed import if_main_process
 
-from summary_ssl.brains.cost import CostTracker
-from summary_ssl.brains.rng_state import RNGState
-from summary_ssl.lobes.span_masking import compute_span_mask
-
-logger = logging.getLogger(__name__)
+from summary_ssl.brains.compile import compile_regions
+from summary_ssl.brains.pretraining import PretrainingBrain, unwrap
+from summary_ssl.lobes.span_masking import compute_span_mask, span_bounds
 
 
-def _unwrap(module):
-    return module.module if hasattr(module, "module") else module
-
-
-class W2V2Brain(sb.core.Brain):
+class W2V2Brain(PretrainingBrain):
     """Brain for wav2vec 2.0 pretraining (see the module docstring)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.rng_state = RNGState()
-        world = dist.get_world_size() if dist.is_initialized() else 1
-        self.cost = CostTracker(world_size=world)
-        if self.checkpointer is not None:
-            self.checkpointer.add_recoverable("rng", self.rng_state)
-            self.checkpointer.add_recoverable("cost", self.cost)
-        self.nonfinite_in_a_row = 0
-        self.nonfinite_total = 0
-        self.skip_this_step = False
-        self._reset_log_window()
-
-    # -- forward and loss ----------------------------------------------
+        self.span_masker = compute_span_mask  # compiled by _compile
 
     def compute_forward(self, batch, stage):
-        """Masks frames (CPU RNG) and runs the encoder."""
+        """Masks frames and runs the encoder, all on the device: the span
+        mask is drawn from the device's RNG with shapes fixed by the
+        batch's (see ``summary_ssl.lobes.span_masking``), so nothing here
+        waits for the GPU."""
         wavs, wav_lens = batch.sig
-        model = _unwrap(self.modules.wav2vec2)
-        samples = torch.round(wav_lens * wavs.shape[1]).long()
-        frames = model.frontend.output_lengths(samples)
-        max_frames = int(model.frontend.output_lengths(wavs.shape[1]))
-        mask = compute_span_mask(
-            frames,
-            max_frames,
-            mask_prob=self.hparams.mask_prob,
-            mask_length=self.hparams.mask_length,
-            min_masks=getattr(self.hparams, "min_masks", 2),
-        )
-        if stage == sb.Stage.TRAIN:
-            sample_rate = getattr(self.hparams, "sample_rate", 16000)
-            self._log_window["audio_seconds"] += (
-                float(samples.sum()) / sample_rate
-            )
         wavs = wavs.to(self.device, non_blocking=True)
         wav_lens = wav_lens.to(self.device, non_blocking=True)
-        mask = mask.to(self.device, non_blocking=True)
+        model = unwrap(self.modules.wav2vec2)
+        samples = model.sample_lengths(wavs, wav_lens)
+        max_frames = int(model.frontend.output_lengths(wavs.shape[1]))
+        mask = self.span_masker(
+            model.frontend.output_lengths(samples),
+            max_frames,
+            **self._mask_options(),
+        )
+        if stage == sb.Stage.TRAIN:
+            self.count_audio(batch, samples)
         out = self.modules.wav2vec2(
             wavs, wav_lens, mask=mask, output_hidden_states=False
         )
@@ -94,210 +59,48 @@ class W2V2Brain(sb.core.Brain):
             )
         return out, mask
 
+    def _mask_options(self):
+        return dict(
+            mask_prob=self.hparams.mask_prob,
+            mask_length=self.hparams.mask_length,
+            min_masks=getattr(self.hparams, "min_masks", 2),
+        )
+
     def compute_objectives(self, predictions, batch, stage):
         """Contrastive + diversity (+ feature penalty) loss."""
         out, mask = predictions
+        _, num_slots = span_bounds(mask.shape[1], **self._mask_options())
         stats = self.modules.objective(
-            out["context"], out["latents"], mask, out["features_pen"]
+            out["context"],
+            out["latents"],
+            mask,
+            out["features_pen"],
+            num_slots=num_slots,
         )
-        if stage == sb.Stage.TRAIN:
-            # Summed on the device: read (one sync) only at log time.
-            window = self._log_window
-            window["batches"] += 1
-            for key, value in stats.items():
-                value = value.detach().float()
-                total = window["sums"].get(key)
-                window["sums"][key] = value if total is None else total + value
-        else:
-            self.valid_stats.append(
-                {k: float(v) for k, v in stats.items() if k != "loss"}
-            )
-        return stats["loss"]
-
-    # -- training step ---------------------------------------------------
-
-    def fit_batch(self, batch):
-        """One micro-batch; an optimizer step every
-        ``grad_accumulation_factor`` micro-batches (DDP ``no_sync`` on the
-        others). A non-finite loss skips its backward and the optimizer
-        step of its accumulation cycle (the cycle's gradients are
-        dropped). A batch with no readable audio (None, see
-        ``summary_ssl.dataio.readable_batches``) is skipped."""
-        if batch is None:
-            logger.warning("Skipped a batch with no readable audio.")
-            return torch.tensor(self.avg_train_loss)  # average unchanged
-        self.rng_state.apply_pending()
-        should_step = self.step % self.grad_accumulation_factor == 0
-        self.on_fit_batch_start(batch, should_step)
-        with self.no_sync(not should_step):
-            with self.training_ctx:
-                outputs = self.compute_forward(batch, sb.Stage.TRAIN)
-                loss = self.compute_objectives(outputs, batch, sb.Stage.TRAIN)
-            finite = self._all_ranks_finite(loss)
-            if finite:
-                self.scaler.scale(
-                    loss / self.grad_accumulation_factor
-                ).backward()
-        if not finite:
-            self._skip_nonfinite(loss)
-            self.skip_this_step = True  # the whole accumulation cycle
-        stepped = False
-        if should_step and self.skip_this_step:
-            self.zero_grad(set_to_none=True)
-            self.skip_this_step = False
-        elif should_step:
-            self.nonfinite_in_a_row = 0
-            self.step_lr = self.optimizer.param_groups[0]["lr"]
-            self.optimizers_step()
-            self.hparams.lr_scheduler(self.optimizer)  # LR of the next step
-            stepped = True
-        self.on_fit_batch_end(batch, outputs, loss, stepped)
-        return loss.detach().cpu()
-
-    def evaluate_batch(self, batch, stage):
-        """SpeechBrain's, but skips a batch with no readable audio."""
-        if batch is None:
-            logger.warning("Skipped a batch with no readable audio.")
-            return torch.tensor(getattr(self, "_last_eval_loss", 0.0))
-        loss = super().evaluate_batch(batch, stage)
-        self._last_eval_loss = float(loss)
-        return loss
-
-    def _all_ranks_finite(self, loss):
-        """Whether the loss is finite on every rank (so all ranks skip
-        together and DDP never waits on a rank that skipped)."""
-        finite = torch.isfinite(loss.detach()).to(torch.int32)
-        if dist.is_initialized():
-            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
-        return bool(finite)
-
-    def _skip_nonfinite(self, loss):
-        self.nonfinite_in_a_row += 1
-        self.nonfinite_total += 1
-        self.zero_grad(set_to_none=True)
-        logger.warning(
-            "Non-finite loss (%s) at step %d: batch skipped (%d in a row, "
-            "%d in total).",
-            float(loss.detach()),
-            self.optimizer_step,
-            self.nonfinite_in_a_row,
-            self.nonfinite_total,
-        )
-        if self.nonfinite_in_a_row > self.nonfinite_patience:
-            raise RuntimeError(
-                f"{self.nonfinite_in_a_row} non-finite losses in a row "
-                f"(nonfinite_patience={self.nonfinite_patience}). Try a "
-                "lower lr, precision: bf16 instead of fp16, or a longer "
-                "warmup."
-            )
+        return self.record_stats(stats, batch, stage)
 
     def on_fit_batch_start(self, batch, should_step):
         """Anneals the Gumbel temperature to the current optimizer step."""
-        _unwrap(self.modules.objective).set_step(self.optimizer_step)
+        unwrap(self.modules.objective).set_step(self.optimizer_step)
 
-    def _reset_log_window(self):
-        self._log_window = {
-            "audio_seconds": 0.0,
-            "start": time.time(),
-            "batches": 0,
-            "sums": {},
-        }
-
-    def on_fit_batch_end(self, batch, outputs, loss, should_step):
-        """Writes a step log every ``log_interval`` optimizer steps."""
-        interval = getattr(self.hparams, "log_interval", 50)
-        if not should_step or self.optimizer_step % interval:
-            return
-        window = self._log_window
-        elapsed = time.time() - window["start"]
-        audio = window["audio_seconds"] * self.cost.world_size
-        batches = max(window["batches"], 1)
-        record = {
-            "step": self.optimizer_step,
-            # Means over the micro-batches since the last log.
-            **{k: float(v) / batches for k, v in window["sums"].items()},
-            "lr": self.step_lr,  # the LR this step used
-            "audio_hours_per_step": audio / 3600 / interval,
-            "audio_seconds_per_second": audio / max(elapsed, 1e-9),
-            "peak_gpu_memory_gib": torch.cuda.max_memory_allocated() / 2**30
-            if torch.cuda.is_available()
-            else None,
-            "nonfinite_skipped": self.nonfinite_total,
-        }
-        self._reset_log_window()
-        log_file = getattr(self.hparams, "train_log_file", None)
-        if log_file is not None and if_main_process():
-            with open(log_file, "a", encoding="utf-8") as f:
-                f.write(json.dumps(record) + "\n")
-
-    # -- checkpoints, stages, cost ------------------------------------------
-
-    def on_fit_start(self):
-        """Builds optimizers, recovers, and sets the first step's LR."""
-        super().on_fit_start()
-        self.cost.start()
-        if self.optimizer_step == 0 and self.optimizer is not None:
-            scheduler = self.hparams.lr_scheduler
-            if getattr(scheduler, "current_step", 1) == 0:
-                scheduler(self.optimizer)  # LR of step 1 (warmup start)
-
-    def _should_save_intra_epoch_ckpt(self, last_ckpt_time, steps_since_ckpt):
-        """Only between optimizer steps: accumulated gradients are not
-        part of a checkpoint."""
-        if self.step % self.grad_accumulation_factor:
-            return False
-        return super()._should_save_intra_epoch_ckpt(
-            last_ckpt_time, steps_since_ckpt
+    def _compile(self):
+        """``--compile`` (or ``compile: True`` in the YAML) compiles the
+        step by regions (see ``summary_ssl.brains.compile``) with
+        SpeechBrain's ``compile_mode``, ``compile_using_fullgraph`` and
+        ``compile_using_dynamic_shape_tracing``; without it, SpeechBrain's
+        own ``_compile`` (jit, ``compile_module_keys``) runs."""
+        if not self.compile:
+            return super()._compile()
+        if self.compile_module_keys is not None or self.jit:
+            raise ValueError(
+                "W2V2Brain compiles its own regions: compile_module_keys "
+                "and jit are not supported with compile"
+            )
+        self.span_masker = compile_regions(
+            unwrap(self.modules.wav2vec2),
+            unwrap(self.modules.objective),
+            mode=self.compile_mode,
+            fullgraph=self.compile_using_fullgraph,
+            dynamic=self.compile_using_dynamic_shape_tracing,
+            backend=getattr(self.hparams, "compile_backend", "inductor"),
         )
-
-    def make_dataloader(self, dataset, stage, ckpt_prefix="dataloader-", **kw):
-        """As SpeechBrain, but a batch sampler with ``set_epoch`` (e.g.
-        ``DynamicBatchSampler``) gets its epoch set when not distributed
-        (SpeechBrain only does that for its own samplers)."""
-        loader = super().make_dataloader(dataset, stage, ckpt_prefix, **kw)
-        batch_sampler = kw.get("batch_sampler")
-        if (
-            stage == sb.Stage.TRAIN
-            and self.train_sampler is None
-            and hasattr(batch_sampler, "set_epoch")
-        ):
-            self.train_sampler = batch_sampler
-        return loader
-
-    def on_stage_start(self, stage, epoch=None):
-        """Resets validation statistics."""
-        self.valid_stats = []
-
-    def on_stage_end(self, stage, stage_loss, epoch=None):
-        """Logs epoch statistics; saves a checkpoint after validation."""
-        if stage == sb.Stage.TRAIN:
-            self.train_loss = stage_loss
-            return
-        means = {
-            key: sum(s[key] for s in self.valid_stats) / len(self.valid_stats)
-            for key in (self.valid_stats[0] if self.valid_stats else {})
-        }
-        means["loss"] = stage_loss
-        if stage == sb.Stage.VALID:
-            self.hparams.train_logger.log_stats(
-                stats_meta={
-                    "epoch": epoch,
-                    "steps": self.optimizer_step,
-                    "lr": self.optimizer.param_groups[0]["lr"],
-                },
-                train_stats={"loss": getattr(self, "train_loss", None)},
-                valid_stats=means,
-            )
-            self.checkpointer.save_and_keep_only(
-                meta={"valid_loss": stage_loss},
-                end_of_epoch=True,
-                num_to_keep=1,
-            )
-        self.stage_stats = means
-
-    def fit(self, *args, **kwargs):
-        """SpeechBrain's fit, then the cost report."""
-        super().fit(*args, **kwargs)
-        cost_file = getattr(self.hparams, "cost_file", None)
-        if cost_file is not None and if_main_process():
-            self.cost.write(cost_file)

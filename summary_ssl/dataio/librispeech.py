@@ -50,6 +50,8 @@ def prepare_librispeech(
     resample=False,
     skip_prep=False,
     progress=True,
+    decode=False,
+    workers=2,
 ):
     """Writes ``<save_folder>/<split>.csv`` for each LibriSpeech split.
 
@@ -71,6 +73,11 @@ def prepare_librispeech(
         Do nothing (the CSV files are assumed ready).
     progress : bool
         Whether to show tqdm progress bars.
+    decode : bool
+        Decode every file once, to exclude files corrupt after a valid
+        header (False: headers only).
+    workers : int
+        Files checked at once.
 
     Returns
     -------
@@ -89,6 +96,7 @@ def prepare_librispeech(
         "min_duration": min_duration,
         "max_duration": max_duration,
         "resample": resample,
+        "decode": decode,
     }
     os.makedirs(save_folder, exist_ok=True)
     names = [os.path.basename(p) for p in outputs.values()]
@@ -107,6 +115,8 @@ def prepare_librispeech(
             min_duration=min_duration,
             max_duration=max_duration,
             resample=resample,
+            decode=decode,
+            workers=workers,
         )
         write_csv(outputs[split], rows, FIELDS)
         write_report(report, save_folder, outputs[split])

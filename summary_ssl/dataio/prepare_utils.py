@@ -14,6 +14,7 @@ import csv
 import json
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from tqdm import tqdm
 
@@ -129,7 +130,9 @@ def read_csv(path):
         return list(csv.DictReader(fin))
 
 
-def checked_rows(items, report, desc=None, progress=True, **check_options):
+def checked_rows(
+    items, report, desc=None, progress=True, workers=1, **check_options
+):
     """Checks audio files and returns the CSV rows of the kept ones.
 
     Arguments
@@ -143,9 +146,13 @@ def checked_rows(items, report, desc=None, progress=True, **check_options):
         Progress bar label.
     progress : bool
         Whether to show a tqdm progress bar.
+    workers : int
+        Files checked at once (threads: soundfile decodes outside the
+        GIL), which matters with ``decode=True``.
     **check_options
         Passed to :func:`~summary_ssl.dataio.audio_checks.check_audio`
-        (``sample_rate``, ``min_duration``, ``max_duration``, ``resample``).
+        (``sample_rate``, ``min_duration``, ``max_duration``, ``resample``,
+        ``decode``).
 
     Returns
     -------
@@ -161,16 +168,74 @@ def checked_rows(items, report, desc=None, progress=True, **check_options):
     >>> dict(report.counts)
     {'missing': 1}
     """
+    items = list(items)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        checks = pool.map(
+            lambda item: check_audio(item[0], **check_options), items
+        )
+        checks = list(
+            tqdm(
+                checks,
+                total=len(items),
+                desc=desc,
+                unit="file",
+                disable=not progress,
+            )
+        )
     rows = []
-    bar = tqdm(items, desc=desc, unit="file", disable=not progress)
-    for path, fields in bar:
-        check = check_audio(path, **check_options)
+    for (path, fields), check in zip(items, checks):
         if report.add(check):
             row = {"ID": fields["ID"], "duration": check.duration}
             row["wav"] = os.path.abspath(path)
             row.update(fields)
             rows.append(row)
     return rows
+
+
+def require_rows(csv_path, source):
+    """Raises a ValueError naming ``source`` when ``csv_path`` has no rows.
+
+    The message gives the exclusion summary the preparation wrote beside
+    the CSV (``excluded_<stem>.txt``), so an empty folder, or one where
+    every file was excluded, stops a run before training with the reason.
+
+    Arguments
+    ---------
+    csv_path : str
+        A prepared CSV file.
+    source : str
+        Where its files came from (a folder, a split list), for the message.
+
+    Returns
+    -------
+    int
+        The number of rows.
+
+    Example
+    -------
+    >>> import os
+    >>> folder = getfixture("tmp_path")
+    >>> path = os.path.join(folder, "train.csv")
+    >>> write_csv(path, [], ["ID", "duration", "wav"])
+    >>> require_rows(path, "/data/empty")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: No usable audio in /data/empty: ... (no audio files found)
+    """
+    rows = read_csv(csv_path)
+    if rows:
+        return len(rows)
+    stem = os.path.splitext(os.path.basename(csv_path))[0]
+    report = os.path.join(os.path.dirname(csv_path), f"excluded_{stem}.txt")
+    reason = "no audio files found"
+    if os.path.isfile(report):
+        with open(report, encoding="utf-8") as fin:
+            summary = fin.readline().lstrip("# ").strip()
+        if "excluded" in summary:
+            reason = f"{summary}; see {report}"
+    raise ValueError(
+        f"No usable audio in {source}: {csv_path} is empty ({reason})"
+    )
 
 
 def write_report(report, save_folder, csv_name):

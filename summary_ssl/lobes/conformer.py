@@ -25,7 +25,11 @@ import torch.nn.functional as F
 from speechbrain.nnet.activations import Swish
 from speechbrain.nnet.attention import RelPosEncXL
 
-from summary_ssl.lobes.mixers import build_mixer, check_attention_type
+from summary_ssl.lobes.mixers import (
+    build_mixer,
+    check_attention_type,
+    route_reference_keys,
+)
 from summary_ssl.utils.config import records_init
 
 
@@ -215,14 +219,17 @@ class ConformerEncoderLayer(nn.Module):
             vdim=vdim,
             causal=causal,
             mixer_options=mixer_options,
+            activation=activation,
         )
         self.convolution_module = ConvolutionModule(
             d_model, kernel_size, bias, activation, dropout, causal=causal
         )
         self.ffn_module1 = feed_forward(d_model, d_ffn, activation, dropout)
         self.ffn_module2 = feed_forward(d_model, d_ffn, activation, dropout)
-        self.norm1 = nn.LayerNorm(d_model, eps=1e-6)
-        self.norm2 = nn.LayerNorm(d_model, eps=1e-6)
+        # eps as SpeechBrain's (and the reference SummaryMixing) Conformer
+        # layer: speechbrain.nnet.normalization.LayerNorm's default.
+        self.norm1 = nn.LayerNorm(d_model, eps=1e-5)
+        self.norm2 = nn.LayerNorm(d_model, eps=1e-5)
 
     def forward(
         self,
@@ -319,6 +326,14 @@ class ConformerEncoder(nn.Module):
     mixer_options : dict, optional
         Extra constructor arguments for the mixer (e.g.
         ``{"rotary": True}`` for FlashMHA, branch sizes for SummaryMixing).
+    local_proj_hid_dim, local_proj_out_dim, summary_hid_dim, summary_out_dim,
+    mode, use_layernorm : optional
+        The reference SummaryMixing implementation's encoder keys, so its
+        YAMLs load by changing only the class path: they go to the mixer as
+        if given in ``mixer_options``, and ``mode`` picks the SummaryMixing
+        variant when ``attention_type`` is ``SummaryMixing`` (see
+        :func:`summary_ssl.lobes.mixers.route_reference_keys`). Sizes not
+        given default to ``d_model``.
 
     Example
     -------
@@ -352,9 +367,27 @@ class ConformerEncoder(nn.Module):
         output_hidden_states=False,
         layerdrop_prob=0.0,
         mixer_options=None,
+        local_proj_hid_dim=None,
+        local_proj_out_dim=None,
+        summary_hid_dim=None,
+        summary_out_dim=None,
+        mode=None,
+        use_layernorm=None,
     ):
         super().__init__()
         check_attention_type(attention_type)
+        attention_type, mixer_options = route_reference_keys(
+            attention_type,
+            mixer_options,
+            dict(
+                local_proj_hid_dim=local_proj_hid_dim,
+                local_proj_out_dim=local_proj_out_dim,
+                summary_hid_dim=summary_hid_dim,
+                summary_out_dim=summary_out_dim,
+                mode=mode,
+                use_layernorm=use_layernorm,
+            ),
+        )
         if not 0.0 <= layerdrop_prob < 1.0:
             raise ValueError(
                 f"layerdrop_prob must be in [0, 1), got {layerdrop_prob}"
@@ -432,7 +465,10 @@ class ConformerEncoder(nn.Module):
             pos_embs = self.rel_pos_enc(src)
         keep = None
         if self.training and self.layerdrop_prob > 0.0:
-            keep = torch.rand(len(self.layers)) >= self.layerdrop_prob
+            # Host-side decisions (Python bools from the CPU RNG): no
+            # device sync, and compiled layers stay whole graphs.
+            draws = torch.rand(len(self.layers)).tolist()
+            keep = [draw >= self.layerdrop_prob for draw in draws]
 
         output = src
         attention_lst = []

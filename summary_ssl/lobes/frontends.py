@@ -13,9 +13,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from speechbrain.dataio.dataio import length_to_mask
-from speechbrain.lobes.features import Fbank
 from speechbrain.lobes.models.wav2vec import W2VLatentExtractor
 
+from summary_ssl.lobes.fbank import DeviceFbank
 from summary_ssl.utils.config import records_init
 
 
@@ -76,14 +76,27 @@ def masked_normalize(x, lengths, dim, eps=1e-5):
 
 
 class FbankCNNFrontEnd(nn.Module):
-    """Filterbanks + per-utterance normalisation + 2-layer CNN to 50 Hz.
+    """The SummaryMixing SSL paper's ``mel_cnn_base`` front end, to 50 Hz.
 
-    The SummaryMixing SSL paper's ``mel_cnn_base`` front end (Zhang et al.
-    2024): 80 log-mel filterbanks at 100 Hz, mean/variance normalised over
-    each utterance's real frames, then two 2-D convolutions (kernel 3,
-    strides 2 and 1 over time and frequency), each followed by LayerNorm
-    and GELU. Padding is zeroed before each convolution. It runs on the
-    waveform's device (GPU in training); the STFT runs in float32.
+    Zhang et al. 2024 (arXiv 2407.13377), as released (SamsungLabs
+    SummaryMixing, branch ``IS24_PR``)::
+
+        waveform, normalised over its real samples
+        -> 80 log-mel filterbanks (25 ms windows, 10 ms hop)
+        -> per-channel mean/variance normalisation over the utterance's
+           real frames (SpeechBrain's ``InputNormalization("sentence")``)
+        -> [Conv1d over time (no bias, "valid") -> LayerNorm -> GELU] x 2,
+           512 and 512 channels, kernel 3, strides 2 and 1
+        -> LayerNorm
+
+    which gives 512-d latents at 50 Hz (SpeechBrain's ``W2VLatentExtractor``
+    with ``input_dim=80`` is the same stack). Differences that only touch
+    padding: each utterance is normalised over its own real samples and
+    frames (SpeechBrain's ``InputNormalization`` loops over the batch in
+    Python, and its padded frames come out non-zero), and padded frames
+    are zero at every stage. Lengths in frames are exact (from the layers'
+    arithmetic), so masking never touches padding. The STFT runs in
+    float32 even under autocast.
 
     Arguments
     ---------
@@ -92,11 +105,11 @@ class FbankCNNFrontEnd(nn.Module):
     sample_rate : int
         Input sample rate.
     channels : list of int
-        Output channels of the two convolutions.
-    kernel_size : int
-        Convolution kernel size (odd).
+        Output channels of the convolutions.
+    kernel_sizes : list of int
+        Kernel sizes of the convolutions.
     strides : list of int
-        Strides of the convolutions (time and frequency alike).
+        Strides of the convolutions (over time).
 
     Example
     -------
@@ -104,7 +117,9 @@ class FbankCNNFrontEnd(nn.Module):
     >>> wavs = torch.randn(2, 16000)
     >>> latents, frames = fe(wavs, torch.tensor([16000, 8000]))
     >>> latents.shape, frames.tolist(), fe.out_dim
-    (torch.Size([2, 51, 80]), [51, 26], 80)
+    (torch.Size([2, 48, 4]), [48, 23], 4)
+    >>> float(latents[1, 23:].detach().abs().sum())  # padding
+    0.0
     """
 
     @records_init
@@ -112,40 +127,32 @@ class FbankCNNFrontEnd(nn.Module):
         self,
         n_mels=80,
         sample_rate=16000,
-        channels=(128, 32),
-        kernel_size=3,
+        channels=(512, 512),
+        kernel_sizes=(3, 3),
         strides=(2, 1),
     ):
         super().__init__()
-        if len(channels) != len(strides):
-            raise ValueError("channels and strides need one entry per conv")
+        if not len(channels) == len(kernel_sizes) == len(strides):
+            raise ValueError(
+                "channels, kernel_sizes and strides need one entry per conv"
+            )
         self.hop = sample_rate // 100
-        self.fbank = Fbank(
+        self.fbank = DeviceFbank(
             n_mels=n_mels, sample_rate=sample_rate, hop_length=10
         )
+        self.kernel_sizes = list(kernel_sizes)
         self.strides = list(strides)
-        self.kernel_size = kernel_size
         self.convs = nn.ModuleList()
         self.norms = nn.ModuleList()
-        in_ch, freq = 1, n_mels
-        for out_ch, stride in zip(channels, strides):
-            self.convs.append(
-                nn.Conv2d(
-                    in_ch,
-                    out_ch,
-                    kernel_size,
-                    stride=stride,
-                    padding=kernel_size // 2,
-                )
-            )
-            freq = self._conv_len(freq, stride)
+        in_ch = n_mels
+        for out_ch, kernel, stride in zip(channels, kernel_sizes, strides):
+            conv = nn.Conv1d(in_ch, out_ch, kernel, stride=stride, bias=False)
+            nn.init.kaiming_normal_(conv.weight)  # SpeechBrain's conv_init
+            self.convs.append(conv)
             self.norms.append(nn.LayerNorm(out_ch))
             in_ch = out_ch
-        self.out_dim = in_ch * freq
-
-    def _conv_len(self, length, stride):
-        pad = self.kernel_size // 2
-        return (length + 2 * pad - self.kernel_size) // stride + 1
+        self.final_norm = nn.LayerNorm(in_ch)
+        self.out_dim = in_ch
 
     def output_lengths(self, num_samples):
         """Frames out for ``num_samples`` samples in (tensor or int).
@@ -159,8 +166,8 @@ class FbankCNNFrontEnd(nn.Module):
         torch.Tensor or int
         """
         frames = num_samples // self.hop + 1  # centred STFT frames
-        for stride in self.strides:
-            frames = self._conv_len(frames, stride)
+        for kernel, stride in zip(self.kernel_sizes, self.strides):
+            frames = (frames - kernel) // stride + 1  # "valid" convolution
         return frames
 
     def forward(self, wavs, lengths):
@@ -176,23 +183,25 @@ class FbankCNNFrontEnd(nn.Module):
         Returns
         -------
         latents : torch.Tensor
-            (B, T, out_dim)
+            (B, T, out_dim), zero on padded frames.
         frame_lengths : torch.Tensor
             (B,) lengths in frames.
         """
         with torch.autocast(wavs.device.type, enabled=False):
-            feats = self.fbank(wavs.float())  # (B, T, n_mels)
+            wavs = masked_normalize(wavs.float(), lengths, dim=(1,))
+            feats = self.fbank(wavs)  # (B, T, n_mels)
         frames = lengths // self.hop + 1
-        x = masked_normalize(feats, frames, dim=(1, 2)).unsqueeze(1)
-        for conv, norm, stride in zip(self.convs, self.norms, self.strides):
-            x = conv(x)  # (B, C, T, F)
-            frames = self._conv_len(frames, stride)
-            x = F.gelu(norm(x.transpose(1, -1))).transpose(1, -1)
-            time_pad = padding_mask(frames, x.shape[2])
-            x = x.masked_fill(time_pad[:, None, :, None], 0.0)
-        B, C, T, Fq = x.shape
-        latents = x.permute(0, 2, 1, 3).reshape(B, T, C * Fq)
-        return latents, frames
+        x = masked_normalize(feats, frames, dim=(1,))  # per channel
+        x = x.transpose(1, 2)  # (B, C, T)
+        for conv, norm, kernel, stride in zip(
+            self.convs, self.norms, self.kernel_sizes, self.strides
+        ):
+            x = conv(x)
+            frames = (frames - kernel) // stride + 1
+            x = F.gelu(norm(x.transpose(1, 2))).transpose(1, 2)
+        x = self.final_norm(x.transpose(1, 2))  # (B, T, C)
+        x = x.masked_fill(padding_mask(frames, x.shape[1]).unsqueeze(-1), 0.0)
+        return x, frames
 
 
 class RawCNNFrontEnd(nn.Module):

@@ -11,6 +11,8 @@ Authors
 * summary_ssl contributors 2026
 """
 
+import logging
+
 from speechbrain.nnet.attention import (
     MultiheadAttention,
     RelPosMHAXL,
@@ -21,6 +23,8 @@ from speechbrain.nnet.hypermixing import HyperMixing
 from summary_ssl.nnet.attention import FlashMHA
 from summary_ssl.nnet.summary_mixing import MODES as SUMMARY_MIXING_MODES
 from summary_ssl.nnet.summary_mixing import SummaryMixing
+
+logger = logging.getLogger(__name__)
 
 SPEECHBRAIN_TYPES = ("regularMHA", "RelPosMHAXL", "hypermixing", "RoPEMHA")
 ATTENTION_TYPES = SUMMARY_MIXING_MODES + ("FlashMHA",) + SPEECHBRAIN_TYPES
@@ -49,6 +53,89 @@ def check_attention_type(attention_type):
         )
 
 
+#: Keys the reference SummaryMixing implementation (SamsungLabs, CC-BY-NC)
+#: takes on its Conformer/Branchformer encoders rather than on the mixer.
+REFERENCE_SUMMARY_MIXING_KEYS = (
+    "local_proj_hid_dim",
+    "local_proj_out_dim",
+    "summary_hid_dim",
+    "summary_out_dim",
+    "mode",
+    "use_layernorm",
+)
+
+
+def route_reference_keys(attention_type, mixer_options, reference_keys):
+    """Moves reference-style SummaryMixing keys into ``mixer_options``.
+
+    YAMLs written for the reference implementation pass the SummaryMixing
+    sizes, ``mode`` and ``use_layernorm`` to the encoder itself, with
+    ``attention_type: SummaryMixing`` and ``mode`` naming the variant.
+    This gives the same mixer as the ``mixer_options`` form. With another
+    ``attention_type`` the keys are ignored with a warning, as the
+    reference ignores them.
+
+    Arguments
+    ---------
+    attention_type : str
+        The encoder's ``attention_type``.
+    mixer_options : dict or None
+        The encoder's ``mixer_options``.
+    reference_keys : dict
+        Key -> value for the keys of ``REFERENCE_SUMMARY_MIXING_KEYS``
+        that were given (not None).
+
+    Returns
+    -------
+    attention_type : str
+        With ``mode`` applied (e.g. ``SummaryMixing-lite``).
+    mixer_options : dict
+
+    Example
+    -------
+    >>> route_reference_keys(
+    ...     "SummaryMixing", None,
+    ...     {"mode": "SummaryMixing-fast", "local_proj_out_dim": 64})
+    ('SummaryMixing-fast', {'local_proj_out_dim': 64})
+    >>> route_reference_keys("SummaryMixing", {"summary_hid_dim": [8]},
+    ...                      {"summary_hid_dim": [16]})
+    Traceback (most recent call last):
+    ...
+    ValueError: summary_hid_dim is given both on the encoder and in ...
+    """
+    options = dict(mixer_options or {})
+    keys = {k: v for k, v in reference_keys.items() if v is not None}
+    if not keys:
+        return attention_type, options
+    if attention_type not in SUMMARY_MIXING_MODES:
+        logger.warning(
+            "Ignoring %s: they only apply to SummaryMixing, and "
+            "attention_type is %s",
+            ", ".join(sorted(keys)),
+            attention_type,
+        )
+        return attention_type, options
+    mode = keys.pop("mode", None)
+    if mode is not None:
+        if mode not in SUMMARY_MIXING_MODES:
+            raise ValueError(
+                f"mode {mode!r} is not one of {SUMMARY_MIXING_MODES}"
+            )
+        if attention_type not in ("SummaryMixing", mode):
+            raise ValueError(
+                f"attention_type {attention_type!r} and mode {mode!r} "
+                "disagree; give one of them"
+            )
+        attention_type = mode
+    for key, value in keys.items():
+        if key in options:
+            raise ValueError(
+                f"{key} is given both on the encoder and in mixer_options"
+            )
+        options[key] = value
+    return attention_type, options
+
+
 def build_mixer(
     attention_type,
     d_model,
@@ -59,6 +146,7 @@ def build_mixer(
     vdim=None,
     causal=False,
     mixer_options=None,
+    activation=None,
 ):
     """Builds one mixer module with SpeechBrain's attention signature.
 
@@ -84,6 +172,10 @@ def build_mixer(
         Extra keyword arguments for the mixer's constructor. SummaryMixing
         defaults its four branch sizes to ``d_model`` (as in Zhang et al.
         2024) unless they are given here.
+    activation : type, optional
+        The encoder's activation class. SummaryMixing uses it in its
+        branches and combiner unless ``mixer_options`` sets another, as
+        the reference Conformer passes its own (Swish) to SummaryMixing.
 
     Returns
     -------
@@ -106,6 +198,8 @@ def build_mixer(
         options.setdefault("summary_hid_dim", [d_model])
         options.setdefault("summary_out_dim", d_model)
         options.setdefault("global_dropout", dropout)
+        if activation is not None:
+            options.setdefault("activation", activation)
         fixed = dict(enc_dim=d_model, nhead=nhead, mode=attention_type)
     elif attention_type == "FlashMHA":
         factory = FlashMHA

@@ -4,10 +4,13 @@
 loss = L_contrastive + diversity_weight * L_diversity
        + feature_penalty_weight * mean(latents^2)          (Baevski 2020)
 
-* L_contrastive (Eq. 3): for each masked frame, cross-entropy of
-  ``cos(c_t, q_t) / T`` against ``cos(c_t, q_neg) / T`` for ``K`` negatives
+* L_contrastive (Eq. 3,
+  :func:`summary_ssl.lobes.contrastive.slot_contrastive_loss`): for each
+  masked frame, cross-entropy of ``cos(c_t, q_t) / T`` against
+  ``cos(c_t, q_neg) / T`` for ``K`` negatives
   drawn from the other masked frames of the same utterance; a negative
-  whose quantised vector equals the positive's gets ``-inf``.
+  whose quantised target equals the positive's (the same code in every
+  group) gets ``-inf``.
 * L_diversity (Eq. 4): ``(G V - perplexity) / (G V)`` of the averaged
   code probabilities over the quantised (masked, so real) frames.
 
@@ -15,17 +18,24 @@ Only masked frames are quantised: they are the only targets, and their
 negatives are masked frames too. This also keeps padding out of the code
 statistics, which SpeechBrain's quantiser would otherwise average over.
 
+The masked frames of each utterance sit in a fixed number of slots
+(:func:`summary_ssl.lobes.span_masking.masked_slots`), so every shape is
+known from the batch's shape alone: no host-device synchronisation, one
+``torch.compile`` graph. The cosine similarities of an utterance's
+predictions with all its targets are one (slots x slots) matrix product;
+each frame's K negatives are gathered from it, instead of gathering K
+target vectors per frame.
+
 Authors
 -------
 * summary_ssl contributors 2026
 """
 
-import torch
 import torch.nn as nn
-import torch.nn.functional as F
-from speechbrain.nnet.quantisers import GumbelVectorQuantizer
 
-from summary_ssl.lobes.span_masking import sample_negatives
+from summary_ssl.lobes.contrastive import slot_contrastive_loss
+from summary_ssl.lobes.span_masking import masked_slots, sample_slot_negatives
+from summary_ssl.nnet.gumbel_quantiser import MaskedGumbelVectorQuantizer
 
 
 class W2V2Objective(nn.Module):
@@ -56,6 +66,7 @@ class W2V2Objective(nn.Module):
 
     Example
     -------
+    >>> import torch
     >>> objective = W2V2Objective(16, 32, proj_dim=8, num_vars=10,
     ...                           num_negatives=4)
     >>> latents, context = torch.randn(2, 30, 16), torch.randn(2, 30, 32)
@@ -81,7 +92,7 @@ class W2V2Objective(nn.Module):
         feature_penalty_weight=0.0,
     ):
         super().__init__()
-        self.quantiser = GumbelVectorQuantizer(
+        self.quantiser = MaskedGumbelVectorQuantizer(
             latent_dim, num_vars, tuple(temperature_decay), groups, proj_dim
         )
         self.project_q = nn.Linear(proj_dim, proj_dim)
@@ -93,9 +104,9 @@ class W2V2Objective(nn.Module):
 
     def set_step(self, optimizer_step):
         """Anneals the Gumbel temperature to ``optimizer_step``."""
-        self.quantiser.update_temp(optimizer_step)
+        self.quantiser.set_step(optimizer_step)
 
-    def forward(self, context, latents, mask, features_pen):
+    def forward(self, context, latents, mask, features_pen, num_slots=None):
         """Computes the losses and statistics.
 
         Arguments
@@ -108,6 +119,10 @@ class W2V2Objective(nn.Module):
             (B, T) boolean, True = masked (never on padding).
         features_pen : torch.Tensor
             Scalar feature penalty from the encoder.
+        num_slots : int, optional
+            Masked frames per utterance to make room for: at least the
+            most any utterance has (``span_bounds(T, ...)[1]`` for masks
+            from ``compute_span_mask``); default ``T``, always enough.
 
         Returns
         -------
@@ -116,22 +131,25 @@ class W2V2Objective(nn.Module):
             ``code_perplexity`` (of the hard codes), ``temperature``,
             ``num_masked``.
         """
-        quantised = self.quantiser(latents[mask].unsqueeze(0))
-        targets = self.project_q(quantised["x"].squeeze(0))  # (N, P)
-        preds = self.final_proj(context[mask])  # (N, P)
-        neg_index, valid = sample_negatives(mask, self.num_negatives)
-        negatives = targets[neg_index]  # (N, K, P)
-        candidates = torch.cat([targets.unsqueeze(1), negatives], dim=1)
-        logits = F.cosine_similarity(
-            preds.float().unsqueeze(1), candidates.float(), dim=-1
+        if num_slots is None:
+            num_slots = mask.shape[1]
+        frames, counts, slot_valid = masked_slots(mask, num_slots)
+        latents = _gather_frames(latents, frames)  # (B, M, C)
+        context = _gather_frames(context, frames)  # (B, M, d_model)
+        quantised = self.quantiser(latents, slot_valid)
+        targets = self.project_q(quantised["x"])  # (B, M, P)
+        preds = self.final_proj(context)  # (B, M, P)
+        neg_index, valid = sample_slot_negatives(
+            counts, frames.shape[1], self.num_negatives
         )
-        logits = logits / self.logit_temp
-        same = (negatives == targets.unsqueeze(1)).all(dim=-1)
-        logits[:, 1:] = logits[:, 1:].masked_fill(same, float("-inf"))
-        zeros = torch.zeros(len(logits), dtype=torch.long, device=mask.device)
-        per_frame = F.cross_entropy(logits, zeros, reduction="none")
-        weight = valid.float()
-        contrastive = (per_frame * weight).sum() / weight.sum().clamp_min(1)
+        contrastive, accuracy = slot_contrastive_loss(
+            preds,
+            targets,
+            quantised["codes"],
+            neg_index,
+            valid,
+            self.logit_temp,
+        )
         num_vars = quantised["num_vars"]
         diversity = (num_vars - quantised["prob_perplex"]) / num_vars
         loss = (
@@ -139,15 +157,17 @@ class W2V2Objective(nn.Module):
             + self.diversity_weight * diversity
             + self.feature_penalty_weight * features_pen
         )
-        with torch.no_grad():
-            correct = (logits.argmax(dim=-1) == 0).float()
-            accuracy = (correct * weight).sum() / weight.sum().clamp_min(1)
         return {
             "loss": loss,
             "contrastive_loss": contrastive.detach(),
             "diversity_loss": diversity.detach(),
             "accuracy": accuracy,
             "code_perplexity": quantised["code_perplexity"].detach(),
-            "temperature": torch.tensor(quantised["temp"]),
+            "temperature": quantised["temp"].detach().clone(),
             "num_masked": mask.sum(),
         }
+
+
+def _gather_frames(x, frames):
+    """x (B, T, C) at frames (B, M) -> (B, M, C)."""
+    return x.gather(1, frames.unsqueeze(-1).expand(-1, -1, x.shape[-1]))

@@ -4,9 +4,10 @@ This is the part of the model that is exported after pretraining and used
 downstream; the training objective (quantiser, projections, losses) lives
 beside it in :mod:`summary_ssl.lobes.w2v_objective`.
 
-SpeechBrain's ``EncoderWrapper`` plays the same role but derives the
-padding mask by rounding relative lengths and drops the encoder's hidden
-states, which the MP3S probes need; hence this module.
+SpeechBrain's ``EncoderWrapper`` plays the same role (projection, mask
+embedding, sinusoidal positions, encoder) but derives the padding mask by
+rounding relative lengths and drops the encoder's hidden states, which the
+MP3S probes need; hence this module.
 
 Authors
 -------
@@ -17,18 +18,25 @@ import torch
 import torch.nn as nn
 
 from summary_ssl.lobes.frontends import padding_mask
+from summary_ssl.nnet.positions import SinusoidalPositions
 from summary_ssl.utils.config import records_init
+
+POSITIONAL_ENCODINGS = ("sinusoidal", None)
 
 
 class Wav2Vec2Encoder(nn.Module):
-    """Front end -> LayerNorm -> projection (+ mask embedding) -> encoder.
+    """Front end -> projection -> dropout -> mask embedding -> + positions
+    -> encoder, as SpeechBrain's (and the SummaryMixing SSL paper's)
+    ``EncoderWrapper``.
 
     Arguments
     ---------
     frontend : torch.nn.Module
         Maps ``(wavs, lengths_in_samples)`` to ``(latents, frame_lengths)``
         and has ``out_dim`` and ``output_lengths`` (see
-        :mod:`summary_ssl.lobes.frontends`).
+        :mod:`summary_ssl.lobes.frontends`). Its latents are the
+        quantiser's input, so it ends with its own normalisation (both
+        front ends end with a LayerNorm).
     encoder : torch.nn.Module
         A :class:`summary_ssl.lobes.conformer.ConformerEncoder` (or any
         encoder with its signature and ``output_hidden_states``).
@@ -36,6 +44,11 @@ class Wav2Vec2Encoder(nn.Module):
         Encoder size.
     dropout_input : float
         Dropout on the projected latents.
+    positional_encoding : str or None
+        ``sinusoidal`` (absolute sinusoidal positions added after masking,
+        as SpeechBrain's ``EncoderWrapper``) or None (no positions: the
+        encoder's depthwise convolutions are then its only source of
+        order).
 
     Example
     -------
@@ -49,20 +62,44 @@ class Wav2Vec2Encoder(nn.Module):
     ... ).eval()
     >>> out = model(torch.randn(2, 16000), torch.tensor([1.0, 0.5]))
     >>> out["hidden_states"].shape  # (layers + 1, B, T, d_model)
-    torch.Size([3, 2, 51, 32])
+    torch.Size([3, 2, 48, 32])
     >>> out["frame_lengths"].tolist()
-    [51, 26]
+    [48, 23]
     """
 
     @records_init
-    def __init__(self, frontend, encoder, d_model, dropout_input=0.1):
+    def __init__(
+        self,
+        frontend,
+        encoder,
+        d_model,
+        dropout_input=0.1,
+        positional_encoding="sinusoidal",
+    ):
         super().__init__()
+        if positional_encoding not in POSITIONAL_ENCODINGS:
+            raise ValueError(
+                f"positional_encoding must be one of {POSITIONAL_ENCODINGS}, "
+                f"not {positional_encoding!r}"
+            )
         self.frontend = frontend
         self.encoder = encoder
-        self.latent_norm = nn.LayerNorm(frontend.out_dim)
         self.input_proj = nn.Linear(frontend.out_dim, d_model)
         self.dropout_input = nn.Dropout(dropout_input)
         self.mask_emb = nn.Parameter(torch.empty(d_model).uniform_())
+        self.positions = None
+        if positional_encoding == "sinusoidal":
+            self.positions = SinusoidalPositions(d_model)
+
+    @property
+    def num_hidden_states(self):
+        """Hidden states returned: the encoder's input and every layer."""
+        return len(self.encoder.layers) + 1
+
+    @property
+    def hidden_size(self):
+        """Size of the hidden states."""
+        return self.input_proj.out_features
 
     def sample_lengths(self, wavs, wav_lens):
         """Absolute lengths in samples from SpeechBrain's relative ones."""
@@ -85,24 +122,25 @@ class Wav2Vec2Encoder(nn.Module):
         Returns
         -------
         dict
-            ``latents`` (B, T, C) normalised front-end output (quantiser
-            input), ``features_pen`` (mean squared front-end output over
-            real frames), ``context`` (B, T, d_model), ``padding`` (B, T)
+            ``latents`` (B, T, C) front-end output (quantiser input),
+            ``features_pen`` (mean squared front-end output over real
+            frames), ``context`` (B, T, d_model), ``padding`` (B, T)
             True = padding, ``frame_lengths`` (B,), and ``hidden_states``
             (layers + 1, B, T, d_model) when asked.
         """
-        raw, frame_lengths = self.frontend(
+        latents, frame_lengths = self.frontend(
             wavs, self.sample_lengths(wavs, wav_lens)
         )
-        padding = padding_mask(frame_lengths, raw.shape[1])
+        padding = padding_mask(frame_lengths, latents.shape[1])
         valid = (~padding).unsqueeze(-1)
-        features_pen = (raw.float().pow(2) * valid).sum() / (
-            valid.sum() * raw.shape[-1]
+        features_pen = (latents.float().pow(2) * valid).sum() / (
+            valid.sum() * latents.shape[-1]
         ).clamp_min(1)
-        latents = self.latent_norm(raw)
         x = self.dropout_input(self.input_proj(latents))
         if mask is not None:
             x = torch.where(mask.unsqueeze(-1), self.mask_emb.to(x.dtype), x)
+        if self.positions is not None:
+            x = x + self.positions(x)
         out = self.encoder(
             x,
             src_key_padding_mask=padding,

@@ -12,7 +12,16 @@ arXiv 2407.13377)::
 
 ``f`` and ``s`` are MLPs whose linears are split into ``nhead`` diagonal
 blocks, each followed by ``activation``. Optional LayerNorms are applied to
-``f_t`` and ``s_bar``.
+``f_t`` and ``s_bar``. The variants, as the reference defines them:
+
+* ``SummaryMixing-lite``: the output is ``s_bar`` alone (no local branch,
+  no combiner, no LayerNorm);
+* ``SummaryMixing-fast``: one dense (not per-head) projection
+  ``act(W x_t)`` of size ``2 * local_proj_out_dim``, whose first half is
+  ``f_t`` and whose second half is averaged into ``s_bar``; no hidden
+  layers and no LayerNorms;
+* ``SummaryMixing-expdecay``: as the full cell, with each frame's summary
+  an exponentially decaying windowed mean (quadratic in time).
 
 Implementation notes (behaviour, not speed, is what the reference
 implementation defines; none of its code is used here):
@@ -68,13 +77,15 @@ class SummaryMixing(nn.Module):
         utterance on ``s_bar``).
     mode : str
         ``SummaryMixing`` (full), ``SummaryMixing-lite`` (the output is the
-        summary alone), ``SummaryMixing-fast`` (one shared projection of
+        summary alone), ``SummaryMixing-fast`` (one dense projection of
         size ``2 * local_proj_out_dim`` split into local and summary halves;
-        hidden sizes and LayerNorms are not used) or
+        hidden sizes, heads and LayerNorms are not used) or
         ``SummaryMixing-expdecay`` (each frame's summary is a mean weighted
         by ``decay_constant ** |t - t'|``; quadratic in time).
     use_layernorm : bool
-        LayerNorm on ``f_t`` and on ``s_bar`` (full and expdecay modes).
+        LayerNorm on ``f_t`` and on ``s_bar`` (full and expdecay modes
+        only; the reference never applies them in the lite and fast
+        modes).
     decay_constant : float
         Decay per frame for ``SummaryMixing-expdecay``.
 
@@ -112,15 +123,18 @@ class SummaryMixing(nn.Module):
         self.mode = mode
         self.enc_dim = enc_dim
         self.decay_constant = decay_constant
+        groups = nhead
         if mode == "SummaryMixing-fast":
             local_dims = [local_proj_out_dim]
             summary_dims = [local_proj_out_dim]
             use_layernorm = False
+            groups = 1  # one dense projection, as the reference
         else:
             local_dims = list(local_proj_hid_dim) + [local_proj_out_dim]
             summary_dims = list(summary_hid_dim) + [summary_out_dim]
         if mode == "SummaryMixing-lite":
             local_dims = []
+            use_layernorm = False  # the reference's lite has no LayerNorm
             if summary_dims[-1] != enc_dim:
                 raise ValueError(
                     "SummaryMixing-lite outputs the summary itself: "
@@ -128,7 +142,7 @@ class SummaryMixing(nn.Module):
                     f"enc_dim ({enc_dim})"
                 )
         for dim in local_dims + summary_dims:
-            if dim % nhead:
+            if dim % groups:
                 raise ValueError(
                     f"nhead={nhead} must divide every branch size, got {dim}"
                 )
@@ -137,11 +151,12 @@ class SummaryMixing(nn.Module):
         # One grouped product for both branches' first layers. Its output
         # is laid out per head as [local_g, summary_g], see _split_heads.
         self.nhead = nhead
+        self.groups = groups
         self.input_proj = GroupedLinear(
-            enc_dim, self.local_first_dim + summary_dims[0], groups=nhead
+            enc_dim, self.local_first_dim + summary_dims[0], groups=groups
         )
-        self.local_layers = self._stack(local_dims, nhead)
-        self.summary_layers = self._stack(summary_dims, nhead)
+        self.local_layers = self._stack(local_dims, groups)
+        self.summary_layers = self._stack(summary_dims, groups)
         self.local_norm = self.summary_norm = None
         if use_layernorm and local_dims:
             self.local_norm = nn.LayerNorm(local_dims[-1])
@@ -153,6 +168,7 @@ class SummaryMixing(nn.Module):
             self.combine_summary = nn.Linear(
                 summary_dims[-1], enc_dim, bias=False
             )
+            nn.init.zeros_(self.combine_local.bias)  # as every bias here
 
     @staticmethod
     def _stack(dims, nhead):
@@ -167,8 +183,8 @@ class SummaryMixing(nn.Module):
         if self.local_first_dim == 0:
             return None, y
         lead = y.shape[:-1]
-        y = y.reshape(*lead, self.nhead, -1)
-        local_g = self.local_first_dim // self.nhead
+        y = y.reshape(*lead, self.groups, -1)
+        local_g = self.local_first_dim // self.groups
         local, summary = y[..., :local_g], y[..., local_g:]
         return local.reshape(*lead, -1), summary.reshape(*lead, -1)
 

@@ -54,6 +54,13 @@ def records_init(init):
     return wrapper
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes equal nested lists in full (no ``&id``/``*id`` aliases)."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
 def _qualified_name(obj):
     return f"{obj.__module__}.{obj.__qualname__}"
 
@@ -76,7 +83,9 @@ def _node(value, indent):
             lines.append(f"{pad}    {key}: {_node(arg, indent + 1)}")
         return "\n".join(lines)
     if isinstance(value, (list, tuple)):
-        return yaml.safe_dump(list(value), default_flow_style=True).strip()
+        return yaml.dump(
+            list(value), Dumper=_PlainDumper, default_flow_style=True
+        ).strip()
     if value is None or isinstance(value, (bool, int, float, str)):
         return (
             yaml.safe_dump(value, default_flow_style=True)

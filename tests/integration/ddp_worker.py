@@ -1,22 +1,24 @@
-"""One rank of the 2-process DDP test (run by torchrun)."""
+"""One rank of the 2-process DDP tests (run by torchrun)."""
 
 import sys
 
 import torch
 import torch.distributed as dist
 
-from tests.integration.pretrain_helpers import run_pretraining
+from tests.integration.pretrain_helpers import run_pretraining, run_s3l
 
 if __name__ == "__main__":
-    output = sys.argv[1]
-    brain = run_pretraining(
-        output,
+    output, objective = sys.argv[1], sys.argv[2]
+    settings = dict(
         run_opts=["--distributed_backend=gloo"],
         optimizer_step_limit=6,
         number_of_epochs=2,
-        layerdrop_prob=0.5,
         log_interval=2,
     )
+    if objective == "wav2vec2":
+        brain = run_pretraining(output, layerdrop_prob=0.5, **settings)
+    else:
+        brain = run_s3l(output, **settings)
     state = {k: v.clone() for k, v in brain.raw_modules.state_dict().items()}
     torch.save(
         {"state": state, "step": brain.optimizer_step},

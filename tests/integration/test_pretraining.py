@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from summary_ssl.brains.wav2vec2 import W2V2Brain
+from summary_ssl.dataio.audio_faults import write_tone
 from summary_ssl.export import export_run
 from summary_ssl.pretrained import FrozenSSLEncoder
 from tests.integration.pretrain_helpers import read_steps, run_pretraining
@@ -122,6 +123,31 @@ def test_bad_yaml_value_fails_before_training(tmp_path):
     with pytest.raises(ValueError, match="mask_prob"):
         run_pretraining(tmp_path, mask_prob=1.5)
     assert not (tmp_path / "train_steps.jsonl").exists()
+
+
+def test_empty_folder_stops_before_training_with_a_clear_error(tmp_path):
+    """``data_source: folder`` on a folder with no audio, or where every
+    file is excluded, names the folder (and the exclusions) up front."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match=f"No usable audio in {empty}"):
+        run_pretraining(
+            tmp_path / "a",
+            data_source="folder",
+            train_data_folder=str(empty),
+            valid_data_folder=str(empty),
+        )
+    short = tmp_path / "short"
+    write_tone(str(short / "a.wav"), 0.3)
+    write_tone(str(short / "b.wav"), 0.4)
+    with pytest.raises(ValueError, match="excluded 2 of 2 files: 2 too short"):
+        run_pretraining(
+            tmp_path / "b",
+            data_source="folder",
+            train_data_folder=str(short),
+            valid_data_folder=str(short),
+        )
+    assert not (tmp_path / "b" / "train_steps.jsonl").exists()
 
 
 @pytest.mark.parametrize(

@@ -155,3 +155,102 @@ def test_layerdrop_leaves_every_parameter_a_gradient():
 def test_layerdrop_range():
     with pytest.raises(ValueError, match="layerdrop_prob"):
         _encoder("FlashMHA", layerdrop_prob=1.0)
+
+
+SUMMARY_MIXING_KEYS = """local_proj_hid_dim: [48]
+local_proj_out_dim: 24
+summary_hid_dim: [40]
+use_layernorm: {use_layernorm}"""
+
+ENCODER = """
+encoder: !new:summary_ssl.lobes.conformer.ConformerEncoder
+    num_layers: 2
+    d_model: 32
+    d_ffn: 64
+    nhead: 4
+    kernel_size: 7
+"""
+
+
+def _indent(text, spaces):
+    return "\n".join(" " * spaces + line for line in text.splitlines())
+
+
+# The reference's way: the keys on the encoder, mode naming the variant.
+REFERENCE_STYLE = (
+    ENCODER
+    + "    attention_type: SummaryMixing\n    mode: {mode}\n"
+    + _indent(SUMMARY_MIXING_KEYS, 4)
+)
+# Ours: the variant as attention_type, the keys in mixer_options.
+OPTIONS_STYLE = (
+    ENCODER
+    + "    attention_type: {mode}\n    mixer_options:\n"
+    + _indent(SUMMARY_MIXING_KEYS, 8)
+)
+
+
+@pytest.mark.parametrize(
+    "mode,use_layernorm",
+    [
+        ("SummaryMixing", True),
+        ("SummaryMixing-lite", True),
+        ("SummaryMixing-fast", False),
+    ],
+)
+def test_reference_yaml_keys_build_the_same_encoder(mode, use_layernorm):
+    """A YAML written for the reference implementation (SummaryMixing keys
+    on the encoder, ``mode`` naming the variant) builds the module that
+    the ``mixer_options`` form builds: same structure, same outputs for
+    the same weights."""
+    args = dict(mode=mode, use_layernorm=use_layernorm)
+    reference = load_hyperpyyaml(REFERENCE_STYLE.format(**args))["encoder"]
+    ours = load_hyperpyyaml(OPTIONS_STYLE.format(**args))["encoder"]
+    assert reference.layers[0].mha_layer.mode == mode
+    assert str(reference) == str(ours)
+    ours.load_state_dict(reference.state_dict())
+    x = torch.randn(3, 11, 32)
+    padding = _padding([11, 6, 2], 11)
+    with torch.no_grad():
+        a = reference.eval()(x, src_key_padding_mask=padding)[0]
+        b = ours.eval()(x, src_key_padding_mask=padding)[0]
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_reference_keys_conflicts_are_errors():
+    with pytest.raises(ValueError, match="disagree"):
+        _encoder("SummaryMixing-lite", mode="SummaryMixing-fast")
+    with pytest.raises(ValueError, match="both on the encoder"):
+        _encoder(
+            "SummaryMixing",
+            summary_hid_dim=[8],
+            mixer_options={"summary_hid_dim": [16]},
+        )
+
+
+def test_reference_keys_are_ignored_for_attention(caplog):
+    enc = _encoder("FlashMHA", local_proj_hid_dim=[48], mode="SummaryMixing")
+    assert type(enc.layers[0].mha_layer).__name__ == "FlashMHA"
+    assert "Ignoring local_proj_hid_dim, mode" in caplog.text
+
+
+def test_summary_mixing_uses_the_encoder_activation():
+    """The reference Conformer passes its activation (Swish by default) to
+    SummaryMixing; mixer_options can still choose another one."""
+    from speechbrain.nnet.activations import Swish
+
+    enc = _encoder("SummaryMixing")
+    assert isinstance(enc.layers[0].mha_layer.activation, Swish)
+    enc = _encoder("SummaryMixing", activation=torch.nn.GELU)
+    assert isinstance(enc.layers[0].mha_layer.activation, torch.nn.GELU)
+    enc = _encoder("SummaryMixing", mixer_options={"activation": torch.nn.ReLU})
+    assert isinstance(enc.layers[0].mha_layer.activation, torch.nn.ReLU)
+
+
+def test_layer_norm_eps_matches_speechbrain():
+    sb = SBConformerEncoder(1, 32, 64, 4, kernel_size=7)
+    ours = _encoder("RoPEMHA")
+    for name in ("norm1", "norm2"):
+        sb_eps = getattr(sb.layers[0], name).norm.eps
+        assert getattr(ours.layers[0], name).eps == sb_eps == 1e-5
+    assert ours.norm.eps == sb.norm.norm.eps == 1e-6

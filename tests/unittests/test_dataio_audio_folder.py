@@ -94,3 +94,63 @@ def test_duplicate_ids_are_an_error(tmp_path):
     write_tone(str(tmp_path / "a" / "b_c.wav"), 0.5)
     with pytest.raises(ValueError, match="same ID"):
         prepare_audio_folder(str(tmp_path), str(tmp_path / "out"))
+
+
+def _truncate_data(path):
+    """Keeps a FLAC file's header but cuts its audio data short."""
+    data = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(data[: len(data) // 3])
+
+
+def test_files_corrupt_after_a_valid_header_are_found_at_preparation(
+    tmp_path,
+):
+    """A header-only check passes a FLAC whose data is cut; decoding at
+    preparation excludes it once, as unreadable, and counts it."""
+    src = os.path.join(TOY_CORPUS_DIR, "LibriSpeech", "dev-clean")
+    folder = tmp_path / "audio"
+    shutil.copytree(src, folder)
+    flacs = sorted(folder.glob("*/*/*.flac"))
+    _truncate_data(str(flacs[0]))
+    headers = prepare_audio_folder(
+        str(folder), str(tmp_path / "h"), decode=False, progress=False
+    )
+    assert len(read_csv(headers)) == len(flacs)
+    decoded = prepare_audio_folder(
+        str(folder), str(tmp_path / "d"), decode=True, progress=False
+    )
+    assert str(flacs[0]) not in {r["wav"] for r in read_csv(decoded)}
+    assert len(read_csv(decoded)) == len(flacs) - 1
+    first = (tmp_path / "d" / "excluded_train.txt").read_text().splitlines()
+    assert "excluded 1 of" in first[0] and "1 unreadable" in first[0]
+
+
+REAL_KEYWORDS = os.path.join(
+    os.path.dirname(__file__),
+    "..",
+    "..",
+    "..",
+    "shared",
+    "real_speech",
+    "wake_words",
+    "alexa",
+)
+
+
+@pytest.mark.skipif(
+    not os.path.isdir(REAL_KEYWORDS), reason="needs ../shared/real_speech"
+)
+def test_real_unreadable_flac_files_are_excluded_and_counted(tmp_path):
+    """The 14 keyword recordings that are unreadable upstream ("decoder
+    lost sync") pass a header check; preparation finds all of them."""
+    csv = prepare_audio_folder(
+        REAL_KEYWORDS, str(tmp_path), progress=False, workers=2
+    )
+    total = len([f for f in os.listdir(REAL_KEYWORDS) if f.endswith(".flac")])
+    assert len(read_csv(csv)) == total - 14
+    report = (tmp_path / "excluded_train.txt").read_text().splitlines()
+    assert f"excluded 14 of {total} files: 14 unreadable" in report[0]
+    bad = {os.path.basename(line.split("\t")[1]) for line in report[1:]}
+    expected = {32, 33, 34, 126, 127, 128, 129, 142, 144, 229, 272, 273}
+    assert bad == {f"{n}.flac" for n in expected | {274, 275}}

@@ -27,7 +27,7 @@ def _direct(mixer, x, length):
     act = mixer.activation
     first_w = mixer.input_proj.dense_weight()  # (L0 + S0, D), per-head mix
     first_b = mixer.input_proj.bias
-    H = mixer.nhead
+    H = mixer.groups  # nhead, or 1 for the dense fast projection
     L0 = mixer.local_first_dim
     # Rows of the fused first layer, per head: [local_g, summary_g].
     rows = torch.arange(first_w.shape[0]).view(H, -1)
@@ -73,6 +73,67 @@ def test_matches_direct_equations(mode, nhead):
     for b, length in enumerate(LENGTHS.tolist()):
         ref = _direct(mixer, x[b], length)
         torch.testing.assert_close(out[b, :length], ref, atol=1e-5, rtol=1e-5)
+
+
+def test_lite_is_the_mean_of_the_summary_mlp_alone():
+    """Reference SummaryMixing-lite: out_t = 1/T sum_t' s(x_t'), with s a
+    per-head MLP (act after every layer); no LayerNorm, no combiner."""
+    torch.manual_seed(3)
+    mixer = SummaryMixing(
+        enc_dim=16,
+        nhead=4,
+        local_proj_hid_dim=[8],
+        local_proj_out_dim=8,
+        summary_hid_dim=[32],
+        summary_out_dim=16,
+        mode="SummaryMixing-lite",
+        use_layernorm=True,  # the reference ignores it in lite mode
+    ).eval()
+    assert mixer.summary_norm is None and mixer.local_norm is None
+    assert not hasattr(mixer, "combine_local")
+    x = torch.randn(4, 9, 16)
+    out, _ = mixer(x, key_padding_mask=_padding(LENGTHS, 9))
+    layers = [mixer.input_proj] + list(mixer.summary_layers)
+    for b, length in enumerate(LENGTHS.tolist()):
+        s = _dense_mlp(layers, mixer.activation, x[b, :length])
+        ref = s.mean(dim=0).expand(length, -1)
+        torch.testing.assert_close(out[b, :length], ref)
+
+
+@pytest.mark.parametrize("nhead", [1, 4])
+def test_fast_is_one_dense_projection(nhead):
+    """Reference SummaryMixing-fast: [f_t; s_t] = act(W x_t + b) with ONE
+    dense W of 2 * local_proj_out_dim rows, whatever nhead is; out_t =
+    act(W_c [f_t; mean_t' s_t'] + b_c); no LayerNorm."""
+    torch.manual_seed(4)
+    D, L = 16, 12
+    mixer = SummaryMixing(
+        enc_dim=D,
+        nhead=nhead,
+        local_proj_hid_dim=[32],  # unused by the fast mode
+        local_proj_out_dim=L,
+        summary_hid_dim=[32],
+        summary_out_dim=D,
+        mode="SummaryMixing-fast",
+        use_layernorm=True,  # unused by the fast mode
+    ).eval()
+    assert mixer.summary_norm is None and mixer.local_norm is None
+    W = mixer.input_proj.dense_weight()  # (2L, D)
+    assert W.shape == (2 * L, D)
+    assert bool((W != 0).all())  # dense: no zero off-diagonal blocks
+    b = mixer.input_proj.bias
+    Wc = torch.cat(
+        [mixer.combine_local.weight, mixer.combine_summary.weight], dim=1
+    )
+    x = torch.randn(4, 9, D)
+    out, _ = mixer(x, key_padding_mask=_padding(LENGTHS, 9))
+    act = mixer.activation
+    for i, length in enumerate(LENGTHS.tolist()):
+        proj = act(x[i, :length] @ W.t() + b)
+        f, s = proj[:, :L], proj[:, L:]
+        cat = torch.cat([f, s.mean(dim=0).expand(length, -1)], dim=-1)
+        ref = act(cat @ Wc.t() + mixer.combine_local.bias)
+        torch.testing.assert_close(out[i, :length], ref)
 
 
 @pytest.mark.parametrize(

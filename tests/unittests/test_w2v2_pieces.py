@@ -4,11 +4,20 @@ import pathlib
 
 import pytest
 import torch
+import torch.nn.functional as F
 from hyperpyyaml import load_hyperpyyaml
+from speechbrain.nnet.quantisers import GumbelVectorQuantizer
 
+from summary_ssl.lobes.contrastive import slot_logits
 from summary_ssl.lobes.frontends import FbankCNNFrontEnd, RawCNNFrontEnd
-from summary_ssl.lobes.span_masking import compute_span_mask, sample_negatives
+from summary_ssl.lobes.span_masking import (
+    compute_span_mask,
+    masked_slots,
+    sample_slot_negatives,
+    span_bounds,
+)
 from summary_ssl.lobes.w2v_objective import W2V2Objective
+from summary_ssl.nnet.gumbel_quantiser import MaskedGumbelVectorQuantizer
 from summary_ssl.toy import PRETRAIN_RECIPE
 
 
@@ -25,23 +34,135 @@ def test_span_mask_respects_padding_and_is_per_utterance():
     assert mask.sum(1)[0] > 3 * mask.sum(1)[2]
 
 
+def test_span_bounds_hold_for_every_length():
+    """No utterance ever gets more spans or masked frames than
+    span_bounds allows for its batch's padded length."""
+    torch.manual_seed(3)
+    for max_len in (1, 7, 12, 50, 333, 1000):
+        lengths = torch.randint(1, max_len + 1, (64,))
+        lengths[0] = max_len
+        spans, frames = span_bounds(max_len, 0.65, 10, 2)
+        for _ in range(20):
+            mask = compute_span_mask(lengths, max_len)
+            assert int(mask.sum(1).max()) <= frames
+        assert frames <= max_len
+        assert spans * 10 >= 0.65 * max_len + 1  # room for u ~ 1
+
+
+def test_masked_slots_hold_the_masked_frames_in_order():
+    torch.manual_seed(4)
+    lengths = torch.tensor([120, 64, 9, 1])
+    mask = compute_span_mask(lengths, 120)
+    _, num_slots = span_bounds(120, 0.65, 10, 2)
+    frames, counts, valid = masked_slots(mask, num_slots)
+    assert frames.shape == (4, num_slots)
+    for b in range(4):
+        expected = mask[b].nonzero().squeeze(1)
+        assert counts[b] == len(expected)
+        assert torch.equal(frames[b, : counts[b]], expected)
+        assert valid[b].sum() == counts[b]
+
+
 def test_negatives_are_same_utterance_never_positive():
     torch.manual_seed(1)
-    mask = compute_span_mask(torch.tensor([200, 80, 30]), 200)
-    idx, valid = sample_negatives(mask, 50)
-    utt = mask.nonzero()[:, 0]
-    assert valid.all()
-    assert torch.equal(utt[idx], utt[:, None].expand_as(idx))
-    assert (idx != torch.arange(len(idx))[:, None]).all()
+    counts = torch.tensor([130, 50, 17, 2])
+    idx, valid = sample_slot_negatives(counts, 140, 50)
+    assert idx.shape == (4, 140, 50)
+    for b, n in enumerate(counts.tolist()):
+        own = idx[b, :n]
+        assert bool((own >= 0).all() and (own < n).all())
+        assert bool((own != torch.arange(n)[:, None]).all())
+        assert bool(valid[b, :n].all()) and not valid[b, n:].any()
+    # every masked frame gets drawn, and about uniformly
+    assert idx[0, :130].unique().numel() == 130
+    assert abs(idx[0, :130].float().mean() - 64.5) < 1.5
+    assert idx[3, :2].tolist() == [[1] * 50, [0] * 50]
 
 
 def test_negatives_with_a_single_masked_frame_are_flagged():
-    mask = torch.zeros(2, 10, dtype=torch.bool)
-    mask[0, 3] = True
-    mask[1, 2:5] = True
-    idx, valid = sample_negatives(mask, 4)
-    assert valid.tolist() == [False, True, True, True]
-    assert (idx >= 0).all() and (idx < 4).all()
+    idx, valid = sample_slot_negatives(torch.tensor([1, 3, 0]), 3, 4)
+    assert valid.tolist() == [
+        [False, False, False],
+        [True, True, True],
+        [False, False, False],
+    ]
+    assert (idx >= 0).all() and (idx < 3).all()
+
+
+def _reference_logits(obj, context, latents, mask, neg_slots):
+    """The objective written the plain way (masked frames gathered with
+    a boolean index, cosine similarity of gathered vectors, -inf where a
+    negative's target vector equals the positive's), for one draw of
+    negatives (slot indices per utterance)."""
+    rows = []
+    for b in range(mask.shape[0]):
+        frames = mask[b].nonzero().squeeze(1)
+        q = obj.quantiser(latents[b, frames][None])["x"][0]
+        targets = obj.project_q(q)
+        preds = obj.final_proj(context[b, frames])
+        negs = targets[neg_slots[b, : len(frames)]]  # (n, K, P)
+        cands = torch.cat([targets[:, None], negs], dim=1)
+        logits = F.cosine_similarity(preds[:, None], cands, dim=-1) / 0.1
+        same = (negs == targets[:, None]).all(-1)
+        logits[:, 1:] = logits[:, 1:].masked_fill(same, float("-inf"))
+        rows.append(logits)
+    return torch.cat(rows)
+
+
+def test_objective_matches_the_plain_computation():
+    """The fixed-shape objective (slots, one similarity matrix per
+    utterance, codes compared) gives the plain computation's logits and
+    loss, padding slots included."""
+    torch.manual_seed(5)
+    obj = W2V2Objective(8, 16, proj_dim=8, num_vars=3, num_negatives=6)
+    obj.eval()  # hard codes: equal codes give equal vectors exactly
+    lengths = torch.tensor([60, 41, 25])
+    mask = compute_span_mask(lengths, 60)
+    latents, context = torch.randn(3, 60, 8), torch.randn(3, 60, 16)
+    _, num_slots = span_bounds(60, 0.65, 10, 2)
+    state = torch.get_rng_state()
+    out = obj(context, latents, mask, torch.tensor(0.0), num_slots)
+    torch.set_rng_state(state)  # the same negatives
+    counts = mask.sum(1)
+    neg, valid = sample_slot_negatives(counts, num_slots, 6)
+    ref = _reference_logits(obj, context, latents, mask, neg)
+    assert bool(torch.isinf(ref).any())  # 3 codes: equal targets occur
+    frames, _, slot_valid = masked_slots(mask, num_slots)
+    q = obj.quantiser(_gather(latents, frames), slot_valid)
+    logits = slot_logits(
+        obj.final_proj(_gather(context, frames)),
+        obj.project_q(q["x"]),
+        q["codes"],
+        neg,
+        obj.logit_temp,
+    )
+    torch.testing.assert_close(logits[valid], ref, rtol=1e-5, atol=1e-5)
+    expected = F.cross_entropy(ref, torch.zeros(len(ref)).long())
+    torch.testing.assert_close(out["contrastive_loss"], expected)
+    assert out["num_masked"] == counts.sum()
+
+
+def _gather(x, frames):
+    return x.gather(1, frames[..., None].expand(-1, -1, x.shape[-1]))
+
+
+def test_quantiser_matches_speechbrains_and_ignores_padding():
+    torch.manual_seed(6)
+    ours = MaskedGumbelVectorQuantizer(12, 5, (2.0, 0.5, 0.9), 2, 8).eval()
+    theirs = GumbelVectorQuantizer(12, 5, (2.0, 0.5, 0.9), 2, 8).eval()
+    theirs.load_state_dict(ours.state_dict())  # same checkpoint keys
+    x = torch.randn(2, 9, 12)
+    a, b = ours(x), theirs(x)
+    torch.testing.assert_close(a["x"], b["x"])
+    for key in ("code_perplexity", "prob_perplex"):
+        torch.testing.assert_close(a[key], b[key])
+    # Padded rows change nothing in the statistics.
+    valid = torch.ones(2, 9, dtype=torch.bool)
+    valid[1, 4:] = False
+    padded = ours(torch.where(valid[..., None], x, 100.0), valid)
+    real = theirs(x[valid][None])
+    for key in ("code_perplexity", "prob_perplex"):
+        torch.testing.assert_close(padded[key], real[key])
 
 
 def test_objective_loss_is_cross_entropy_with_positive_first():
@@ -138,3 +259,56 @@ def test_recipe_yaml_top_level_keys(name, tmp_path):
         assert key in hparams, key
     assert len(hparams["encoder"].layers) == 1
     assert pathlib.Path(hparams["output_folder"]) == tmp_path
+
+
+def test_device_fbank_is_speechbrains_with_buffers():
+    """Same features as SpeechBrain's Fbank, same checkpoint keys, and
+    its window and filter matrix are buffers (they move with .to(), so a
+    GPU step copies nothing from the host)."""
+    from speechbrain.lobes.features import Fbank
+
+    from summary_ssl.lobes.fbank import DeviceFbank
+
+    ours = DeviceFbank(n_mels=80, sample_rate=16000, hop_length=10)
+    ref = Fbank(n_mels=80, sample_rate=16000, hop_length=10)
+    wavs = 0.1 * torch.randn(2, 20000)
+    torch.testing.assert_close(ours(wavs), ref(wavs))
+    assert ours.state_dict().keys() == ref.state_dict().keys()
+    buffers = dict(ours.named_buffers())
+    assert {"compute_STFT.window", "mel_matrix"} <= set(buffers)
+    moved = ours.to(torch.float64)
+    assert moved.mel_matrix.dtype == torch.float64
+
+
+def test_recipe_builds_the_papers_model(tmp_path):
+    """summarymixing_w2v2.yaml builds the SummaryMixing SSL paper's
+    released model: the mel_cnn_base front end (80 fbanks, two 1-D convs
+    of 512 channels, kernel 3, strides 2 and 1, no bias; 512-d latents),
+    sinusoidal positions, Swish inside SummaryMixing, LayerNorm eps 1e-5,
+    and about 155 M parameters with the objective."""
+    from speechbrain.nnet.activations import Swish
+
+    path = PRETRAIN_RECIPE / "hparams" / "summarymixing_w2v2.yaml"
+    with open(path) as f:
+        hparams = load_hyperpyyaml(
+            f, {"data_folder": "x", "output_folder": str(tmp_path)}
+        )
+    frontend = hparams["frontend"]
+    assert frontend.out_dim == 512
+    assert frontend.fbank.compute_fbanks.n_mels == 80
+    convs = [(c.in_channels, c.out_channels) for c in frontend.convs]
+    assert convs == [(80, 512), (512, 512)]
+    for conv, stride in zip(frontend.convs, (2, 1)):
+        assert isinstance(conv, torch.nn.Conv1d) and conv.bias is None
+        assert conv.kernel_size == (3,) and conv.stride == (stride,)
+    assert frontend.output_lengths(16000) == 48  # 50 Hz ("valid" convs)
+    model = hparams["wav2vec2"]
+    assert model.positions is not None
+    layer = model.encoder.layers[0]
+    assert isinstance(layer.mha_layer.activation, Swish)
+    assert layer.mha_layer.mode == "SummaryMixing"
+    assert layer.mha_layer.input_proj.groups == 8
+    assert layer.norm1.eps == layer.norm2.eps == 1e-5
+    total = sum(p.numel() for p in model.parameters())
+    total += sum(p.numel() for p in hparams["objective"].parameters())
+    assert 154e6 < total < 156e6

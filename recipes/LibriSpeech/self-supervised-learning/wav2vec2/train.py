@@ -5,194 +5,24 @@
 
 Multi-GPU: ``torchrun --nproc_per_node=4 train.py hparams/...``.
 At the end (and from any checkpoint with ``python -m summary_ssl.export``)
-the encoder is exported to ``<output_folder>/exported_encoder``.
+the encoder is exported to ``<output_folder>/exported_encoder``. The data
+preparation, batching and export are shared with the other pretraining
+recipes (``summary_ssl.brains.recipe``); the objective is ``W2V2Brain``'s.
 
 Authors
 -------
 * summary_ssl contributors 2026
 """
 
-import logging
-import os
-import sys
-
-import speechbrain as sb
 import torch
-from hyperpyyaml import load_hyperpyyaml
-from speechbrain.dataio.dataio import merge_csvs
-from speechbrain.dataio.sampler import DynamicBatchSampler
-from speechbrain.utils.distributed import if_main_process, run_on_main
 
-from summary_ssl.brains.hparams_checks import check_pretraining_hparams
+from summary_ssl.brains.recipe import run_pretraining
 from summary_ssl.brains.wav2vec2 import W2V2Brain
-from summary_ssl.dataio.audio_folder import prepare_audio_folder
-from summary_ssl.dataio.librispeech import prepare_librispeech
-from summary_ssl.dataio.readable_batches import (
-    collate_readable,
-    load_audio_or_empty,
-)
-from summary_ssl.pretrained import export_encoder
-
-logger = logging.getLogger(__name__)
-
-
-def prepare_data(hparams):
-    """Writes train.csv and valid.csv under output_folder (main process)."""
-    out = hparams["output_folder"]
-    common = dict(
-        save_folder=out,
-        min_duration=hparams["min_duration"],
-        max_duration=hparams["max_duration"],
-        sample_rate=hparams["sample_rate"],
-        resample=hparams["resample"],
-        skip_prep=hparams["skip_prep"],
-    )
-    if hparams["data_source"] == "librispeech":
-        splits = {
-            "train": hparams["train_splits"],
-            "valid": hparams["dev_splits"],
-        }
-        run_on_main(
-            prepare_librispeech,
-            kwargs=dict(
-                data_folder=hparams["data_folder"],
-                splits=splits["train"] + splits["valid"],
-                **common,
-            ),
-        )
-        for name, split_list in splits.items():
-            run_on_main(
-                merge_csvs,
-                kwargs=dict(
-                    data_folder=out,
-                    csv_lst=[f"{split}.csv" for split in split_list],
-                    merged_csv=f"{name}.csv",
-                ),
-            )
-    else:  # any folder of audio files, e.g. Libri-Light after VAD
-        for name in ("train", "valid"):
-            run_on_main(
-                prepare_audio_folder,
-                kwargs=dict(
-                    data_folder=hparams[f"{name}_data_folder"],
-                    csv_name=f"{name}.csv",
-                    **common,
-                ),
-            )
-    return os.path.join(out, "train.csv"), os.path.join(out, "valid.csv")
-
-
-def dataio_prepare(hparams):
-    """Datasets and dynamic batch samplers."""
-    train_csv, valid_csv = prepare_data(hparams)
-    sample_rate = hparams["sample_rate"]
-
-    @sb.utils.data_pipeline.takes("wav")
-    @sb.utils.data_pipeline.provides("sig")
-    def audio_pipeline(wav):
-        # A file that went bad after preparation is dropped from its batch
-        # (logged), instead of crashing the run mid-epoch.
-        return load_audio_or_empty(wav, sample_rate=sample_rate)
-
-    datasets = []
-    for csv in (train_csv, valid_csv):
-        data = sb.dataio.dataset.DynamicItemDataset.from_csv(csv)
-        data.add_dynamic_item(audio_pipeline)
-        data.set_output_keys(["id", "sig"])
-        datasets.append(data)
-    samplers = [
-        DynamicBatchSampler(
-            data,
-            max_batch_length=hparams["max_batch_length"],
-            num_buckets=hparams["num_buckets"],
-            length_func=lambda x: float(x["duration"]),
-            shuffle=shuffle,
-            batch_ordering="random" if shuffle else "descending",
-        )
-        for data, shuffle in zip(datasets, (True, False))
-    ]
-    return datasets, samplers
-
-
-def yaml_run_options(hparams_file, run_opts, overrides):
-    """Moves command-line run options that are also top-level YAML keys
-    (``--precision``, ``--optimizer_step_limit``, ...) into the YAML
-    overrides.
-
-    SpeechBrain's ``parse_arguments`` keeps them out of the overrides, so
-    YAML entries that ``!ref`` them (the LR schedule's length refers to
-    ``optimizer_step_limit``) would silently keep the file's value, and
-    it leaves some of them as strings. Taking them from the loaded YAML
-    makes both agree and typed.
-    """
-    with open(hparams_file, encoding="utf-8") as f:
-        keys = {
-            line.split(":", 1)[0]
-            for line in f
-            if line[:1].isalpha() and ":" in line
-        }
-    extra = []
-    for arg in sorted(run_opts.overridden_args & keys):
-        extra.append(f"{arg}: {run_opts[arg]}")
-        run_opts.overridden_args.discard(arg)
-    return "\n".join(filter(None, [overrides] + extra))
 
 
 def main(argv=None):
     """Runs the recipe; returns the Brain (for tests)."""
-    hparams_file, run_opts, overrides = sb.parse_arguments(
-        sys.argv[1:] if argv is None else argv
-    )
-    overrides = yaml_run_options(hparams_file, run_opts, overrides)
-    sb.utils.distributed.ddp_init_group(run_opts)
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
-    check_pretraining_hparams(hparams)
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
-    (train_data, valid_data), (train_sampler, valid_sampler) = dataio_prepare(
-        hparams
-    )
-    brain = W2V2Brain(
-        modules=hparams["modules"],
-        opt_class=hparams["optimizer"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
-    )
-    workers = hparams["num_workers"]
-    brain.fit(
-        brain.hparams.epoch_counter,
-        train_data,
-        valid_data,
-        train_loader_kwargs={
-            "batch_sampler": train_sampler,
-            "num_workers": workers,
-            "collate_fn": collate_readable,
-        },
-        valid_loader_kwargs={
-            "batch_sampler": valid_sampler,
-            "num_workers": workers,
-            "collate_fn": collate_readable,
-        },
-    )
-    if if_main_process():
-        model = brain.modules["wav2vec2"]
-        model = getattr(model, "module", model)  # DDP-unwrapped
-        export_encoder(
-            model,
-            hparams["export_folder"],
-            meta={
-                "optimizer_step": brain.optimizer_step,
-                "hparams_file": os.path.abspath(hparams_file),
-                "overrides": overrides,
-                "parameters": sum(p.numel() for p in model.parameters()),
-            },
-        )
-    return brain
+    return run_pretraining(W2V2Brain, argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+../wav2vec2/librispeech_prepare.py

@@ -1,0 +1,182 @@
+"""Cost of a pretraining recipe before it runs, and model sizes for a
+budget.
+
+    python -m summary_ssl.budget HPARAMS.yaml [--key=value ...] [options]
+
+prints the parameters, the forward + backward FLOPs per second of audio,
+the activation and peak memory, the schedule's audio hours and the
+projected GPU-hours, energy and cost on a GPU type. ``--key=value``
+arguments that are not options below override the YAML, as on the
+recipe's command line (``--d_model=512 --num_encoder_layers=8``).
+
+    python -m summary_ssl.budget HPARAMS.yaml --budget-gpu-hours 24 \\
+        --gpu H100 --data-hours 960 [--plot plan.png]
+
+proposes a slim and a wide model of equal FLOPs for that budget, with the
+steps and hours of audio each can see, and prints the slim one's recipe
+command. ``--json PATH`` writes the same numbers as JSON.
+
+Authors
+-------
+* summary_ssl contributors 2026
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+from summary_ssl.budget.cost import estimate
+from summary_ssl.budget.hardware import EXAMPLE_USD_PER_GPU_HOUR, GPUS
+from summary_ssl.budget.planner import WIDTHS, override_line, plan
+from summary_ssl.budget.recipe import Recipe, ScheduleError
+from summary_ssl.budget.report import format_plan, format_report
+from summary_ssl.budget.throughput import default_sources, load_measurements
+
+
+def _parser():
+    p = argparse.ArgumentParser(
+        prog="python -m summary_ssl.budget",
+        description=__doc__.split("\n\n")[0],
+        epilog="Other --key=value arguments override the YAML.",
+    )
+    p.add_argument("hparams", help="the recipe YAML")
+
+    def option(name, **kwargs):
+        names = dict.fromkeys([f"--{name}", f"--{name.replace('-', '_')}"])
+        p.add_argument(*names, **kwargs)
+
+    option("gpu", choices=sorted(GPUS), default="H100")
+    option("gpus", type=int, default=1, help="GPUs training together")
+    option(
+        "utterance-seconds",
+        type=float,
+        help="utterance length for attention's quadratic term and the "
+        "batch composition (default: middle of min/max_duration)",
+    )
+    option(
+        "data-hours",
+        type=float,
+        help="hours of audio you have (passes over it; steps when the "
+        "YAML has no optimizer_step_limit; planner default 960)",
+    )
+    option("mfu", type=float, help="use this utilisation (0-1), not measured")
+    option(
+        "measurements",
+        nargs="*",
+        help="benchmark JSON / markdown files (default: benchmarks/"
+        "RESULTS.md and benchmarks/*.json of this checkout)",
+    )
+    option(
+        "usd-per-gpu-hour",
+        type=float,
+        default=EXAMPLE_USD_PER_GPU_HOUR,
+        help="price for the cost line (default: an example price)",
+    )
+    option("budget-gpu-hours", type=float, help="plan for this budget")
+    option(
+        "frames-per-param",
+        type=float,
+        help="planner: audio frames to show each parameter (default: the "
+        "SummaryMixing SSL recipe's)",
+    )
+    option(
+        "widths",
+        type=lambda text: tuple(int(w) for w in text.split(",")),
+        default=WIDTHS,
+        help="planner: model widths to consider, comma-separated",
+    )
+    option("plot", help="planner: write the figure here (PNG, PDF, ...)")
+    option("json", help="write the numbers as JSON here ('-': stdout)")
+    return p
+
+
+def parse_overrides(extra):
+    """``--key=value`` / ``--key value`` items to a dict (YAML values).
+
+    Example
+    -------
+    >>> parse_overrides(["--d_model=512", "--mixer_options", "{}"])
+    {'d_model': 512, 'mixer_options': {}}
+    """
+    overrides, items = {}, list(extra)
+    while items:
+        item = items.pop(0)
+        if not item.startswith("--") or len(item) == 2:
+            raise SystemExit(f"unexpected argument {item!r}")
+        key, sep, value = item[2:].partition("=")
+        if not sep:
+            if not items:
+                raise SystemExit(f"--{key} needs a value")
+            value = items.pop(0)
+        overrides[key] = yaml.safe_load(value)
+    return overrides
+
+
+def main(argv=None):
+    """Runs the CLI; returns the result dictionary."""
+    args, extra = _parser().parse_known_args(argv)
+    overrides = parse_overrides(extra)
+    try:
+        recipe = Recipe(args.hparams, overrides)
+    except KeyError as error:  # hyperpyyaml: an override the YAML lacks
+        raise SystemExit(f"bad override: {error}") from error
+    sources = args.measurements
+    if sources is None:
+        sources = default_sources()
+    measurements = load_measurements(sources)
+    try:
+        result, text = _run(args, recipe, measurements)
+    except ScheduleError as error:
+        raise SystemExit(str(error)) from error
+    if args.json == "-":
+        json.dump(result, sys.stdout, indent=1)
+        print()
+    else:
+        print(text)
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def _run(args, recipe, measurements):
+    """(result, text) of a cost estimate or of a budget plan."""
+    if args.budget_gpu_hours is None:
+        result = estimate(
+            recipe,
+            gpu=args.gpu,
+            gpus=args.gpus,
+            utterance_seconds=args.utterance_seconds,
+            data_hours=args.data_hours,
+            measurements=measurements,
+            mfu=args.mfu,
+            usd_per_gpu_hour=args.usd_per_gpu_hour,
+        )
+        text = format_report(result)
+    else:
+        result = plan(
+            recipe,
+            args.budget_gpu_hours,
+            gpu=args.gpu,
+            gpus=args.gpus,
+            data_hours=args.data_hours or 960.0,
+            utterance_seconds=args.utterance_seconds,
+            measurements=measurements,
+            mfu=args.mfu,
+            target_frames_per_param=args.frames_per_param,
+            widths=args.widths,
+        )
+        result["command"] = override_line(recipe, result["slim"], args.gpus)
+        text = format_plan(result, result["command"])
+        if args.plot:
+            from summary_ssl.budget.plot import plot_plan
+
+            plot_plan(result, args.plot)
+            text += f"\nplot: {args.plot}"
+    return result, text
+
+
+if __name__ == "__main__":
+    main()

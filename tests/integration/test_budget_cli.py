@@ -1,0 +1,128 @@
+"""``python -m summary_ssl.budget`` on the three recipe YAMLs, full size
+(the model is built on fake tensors: no forward pass costs compute)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from summary_ssl.budget.__main__ import main
+from summary_ssl.budget.hardware import DEFAULT_MFU
+from summary_ssl.budget.recipe import Recipe
+from summary_ssl.toy import PRETRAIN_RECIPE
+from tests.unittests.test_budget_planner import _write_runs
+
+HPARAMS = PRETRAIN_RECIPE / "hparams"
+YAMLS = ("summarymixing_w2v2", "flash_conformer_w2v2", "mhsa_conformer_w2v2")
+
+
+@pytest.mark.parametrize("name", YAMLS)
+def test_cli_costs_each_recipe(name, tmp_path, capsys):
+    out = tmp_path / "cost.json"
+    result = main(
+        [
+            str(HPARAMS / f"{name}.yaml"),
+            "--gpus=4",
+            "--data-hours=4300",
+            "--measurements",  # none: the MFU assumption
+            "--json",
+            str(out),
+        ]
+    )
+    text = capsys.readouterr().out
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    params = result["parameters"]
+    assert params["total"] == params["model"] + params["objective"]
+    assert f"{params['total'] / 1e6:.2f} M" in text
+    # The paper's schedule: 300k steps x 360 s x 4 accumulation x 4 GPUs.
+    assert result["schedule"]["audio_hours"] == pytest.approx(480_000)
+    assert result["schedule"]["passes_over_data"] == pytest.approx(111.6)
+    assert "ASSUMED MFU" in text and result["throughput"]["kind"] == "assumed"
+    assert result["throughput"]["mfu"] == DEFAULT_MFU
+    flops = result["flops"]
+    sweep = flops["by_utterance_seconds_gflop"]
+    assert list(sweep) == ["10", "20", "30"]  # the YAML's length filter
+    assert 30 < flops["per_audio_second_gflop"] < 80
+    if name == "summarymixing_w2v2":  # linear in time: flat per second
+        assert max(sweep.values()) / min(sweep.values()) < 1.02
+    else:  # attention's quadratic term
+        assert sweep["30"] > sweep["20"] > sweep["10"]
+    projection = result["projection"]
+    assert projection["gpu_hours"] == pytest.approx(
+        480_000 / result["throughput"]["audio_seconds_per_second_per_gpu"],
+        rel=1e-3,
+    )
+    assert projection["energy_kwh"] == pytest.approx(
+        projection["gpu_hours"] * 0.7, rel=1e-3
+    )
+    memory = result["memory_gib"]
+    assert 0 < memory["objective_activations"] < memory["activations"]
+    assert memory["peak"] > memory["activations"]
+
+
+def test_cli_uses_measured_throughput(tmp_path, capsys):
+    recipe = Recipe(HPARAMS / "summarymixing_w2v2.yaml")
+    runs = _write_runs(tmp_path, recipe.parameter_count() / 1e6)
+    result = main(
+        [
+            str(HPARAMS / "summarymixing_w2v2.yaml"),
+            "--utterance-seconds=5",
+            "--measurements",
+            str(runs["cuda"][1]),  # the markdown tables
+        ]
+    )
+    text = capsys.readouterr().out
+    assert result["throughput"]["kind"] == "measured"
+    assert result["throughput"]["audio_seconds_per_second_per_gpu"] == 2000
+    assert "measured: summarymixing_w2v2 on H100" in text
+    assert "ASSUMED" not in text
+
+
+def test_cli_plans_a_budget_with_a_plot(tmp_path):
+    """As a user runs it: a subprocess, overrides on the command line."""
+    plot, out = tmp_path / "plan.png", tmp_path / "plan.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "summary_ssl.budget",
+            str(HPARAMS / "summarymixing_w2v2.yaml"),
+            "--budget-gpu-hours=24",
+            "--gpu=H100",
+            "--data-hours=960",
+            "--widths=256,384,768",
+            "--measurements",
+            "--plot",
+            str(plot),
+            "--json",
+            str(out),
+            "--kernel_size=15",  # a YAML override
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(out.read_text())
+    assert plot.stat().st_size > 10_000
+    assert result["slim"]["layers"] > result["wide"]["layers"]
+    assert result["slim"]["gpu_hours"] <= 24
+    assert result["command"] in done.stdout
+    assert "--kernel_size=15" in result["command"]  # the user's override
+    assert "arXiv 2409.16295" in done.stdout
+
+
+def test_unknown_override_is_an_error():
+    with pytest.raises(SystemExit, match="not_a_key"):
+        main([str(HPARAMS / "flash_conformer_w2v2.yaml"), "--not_a_key=1"])
+
+
+def test_schedule_without_step_limit_needs_the_data_size(capsys):
+    yaml = str(HPARAMS / "flash_conformer_w2v2.yaml")
+    limitless = ["--optimizer_step_limit=null", "--number_of_epochs=10"]
+    with pytest.raises(SystemExit, match="--data-hours"):
+        main([yaml, *limitless, "--measurements"])
+    result = main([yaml, *limitless, "--data-hours=100", "--measurements"])
+    # 10 epochs of 100 h in steps of 360 s x 4 accumulated batches
+    assert result["schedule"]["optimizer_steps"] == 2500
+    assert result["schedule"]["audio_hours"] == 1000

@@ -1,0 +1,240 @@
+"""Budget planner: proposals that fit, slim deeper than wide at equal FLOPs,
+and throughput read from the benchmark's own JSON and markdown output."""
+
+import importlib.util
+import shlex
+from pathlib import Path
+
+import pytest
+
+from summary_ssl.budget.hardware import DEFAULT_MFU, GPUS
+from summary_ssl.budget.planner import (
+    EQUAL_FLOPS_TOLERANCE,
+    REFERENCE_RECIPES,
+    frames_per_param,
+    override_line,
+    plan,
+    width_families,
+)
+from summary_ssl.budget.recipe import Recipe, audio_seconds_per_step
+from summary_ssl.budget.throughput import load_measurements, select_throughput
+from summary_ssl.toy import PRETRAIN_RECIPE
+
+BASE = PRETRAIN_RECIPE / "hparams" / "summarymixing_w2v2.yaml"
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+WIDTHS = (128, 192, 256, 384, 512)
+
+
+@pytest.fixture(scope="module")
+def base():
+    return Recipe(BASE)
+
+
+@pytest.fixture(scope="module")
+def plans(base):
+    families = width_families(base, WIDTHS)
+    return {
+        budget: plan(base, budget, data_hours=960, families=families)
+        for budget in (2.0, 10.0)
+    }
+
+
+def test_proposals_fit_the_budget(plans, base):
+    per_step = audio_seconds_per_step(base)
+    for budget, result in plans.items():
+        for shape in ("slim", "wide"):
+            proposal = result[shape]
+            assert proposal is not None
+            assert 0 < proposal["gpu_hours"] <= budget
+            assert proposal["optimizer_steps"] >= 1
+            assert proposal["audio_hours"] == pytest.approx(
+                proposal["optimizer_steps"] * per_step / 3600, abs=0.1
+            )
+            assert proposal["peak_memory_gib"] < GPUS["H100"].memory_gb
+        assert result["throughput"]["kind"] == "assumed"
+        assert result["throughput"]["mfu"] == DEFAULT_MFU
+
+
+def test_slim_is_deeper_and_narrower_than_wide_at_equal_flops(plans):
+    for result in plans.values():
+        slim, wide = result["slim"], result["wide"]
+        assert slim["layers"] > wide["layers"]
+        assert slim["d_model"] < wide["d_model"]
+        ratio = wide["gflop_per_audio_second"] / slim["gflop_per_audio_second"]
+        assert abs(ratio - 1) <= EQUAL_FLOPS_TOLERANCE
+
+
+def test_a_larger_budget_buys_a_larger_model(plans):
+    assert plans[10.0]["slim"]["params"] > plans[2.0]["slim"]["params"]
+
+
+def test_override_line_builds_the_proposed_model(plans, base):
+    slim = plans[2.0]["slim"]
+    command = override_line(base, slim)
+    assert command.startswith("python train.py hparams/summarymixing_w2v2.yaml")
+    overrides = {}
+    for item in shlex.split(command)[3:]:
+        key, value = item[2:].split("=")
+        overrides[key] = int(value)
+    assert overrides["optimizer_step_limit"] == slim["optimizer_steps"]
+    assert overrides["warmup_steps"] == round(slim["optimizer_steps"] * 0.1)
+    for key in ("optimizer_step_limit", "warmup_steps"):
+        overrides.pop(key)
+    assert Recipe(BASE, overrides).parameter_count() == slim["params"]
+
+
+def test_reference_frames_per_parameter():
+    assert frames_per_param(REFERENCE_RECIPES["summarymixing_ssl"]) == (
+        pytest.approx(557.4, abs=0.1)
+    )
+    assert frames_per_param(REFERENCE_RECIPES["wav2vec2_base"]) == (
+        pytest.approx(1212.6, abs=0.1)
+    )
+
+
+# -- throughput from the benchmark's output ----------------------------
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location(
+        "pretrain_step_bench", BENCH / "pretrain_step_bench.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(device, params_m):
+    """``meta`` and cells as pretrain_step_bench writes them, for two
+    lengths: SpeechBrain's baseline and summarymixing_w2v2."""
+    meta = {
+        "date": "2026-01-01T00:00:00+00:00",
+        "device": device,
+        "device_name": "NVIDIA H100 80GB HBM3" if device == "cuda" else "CPU",
+        "torch": "2.11.0",
+        "speechbrain": "1.1.2",
+        "python": "3.12",
+        "cuda": "13.0",
+        "command": "python benchmarks/pretrain_step_bench.py",
+        "recipe_dir_rel": "recipes/x",
+        "overrides": {},
+        "sb_overrides": {},
+        "batch_seconds": 200.0,
+        "grad_accum": 1,
+        "pool": 2,
+        "precision": "bf16",
+        "fused_adamw": "ours",
+        "warmup": 3,
+        "iters": 10,
+        "compile": False,
+        "peak_tflops": 800.0,
+    }
+    cells = []
+    for utt_s, audio in ((5.0, 2000.0), (12.5, 1800.0)):
+        for model, params, speed in (
+            ("sb-wav2vec2-base", 90.9, 0.5),
+            ("summarymixing_w2v2", params_m, 1.0),
+        ):
+            tflops = 80.0 * speed
+            cells.append(
+                {
+                    "model": model,
+                    "utt_s": utt_s,
+                    "status": "ok",
+                    "params_M": params,
+                    "ms": 100.0,
+                    "audio_s_per_s": audio * speed,
+                    "tflops": tflops,
+                    "mfu_pct": 100.0 * tflops / 800.0,
+                    "peak_gib": 20.0,
+                    "batch": 10,
+                    "audio_s": 170.0,
+                    "padded_s": 200.0,
+                    "optimizer": "AdamW fused",
+                }
+            )
+    return meta, cells
+
+
+def _write_runs(tmp_path, params_m):
+    """The same measurements as JSON and as RESULTS.md-style markdown,
+    plus a CPU smoke run that must be ignored."""
+    bench = _bench()
+    common = bench.common
+    paths = {}
+    for device in ("cuda", "cpu"):
+        meta, cells = _run(device, params_m)
+        json_path = tmp_path / f"{device}.json"
+        common.write_json(json_path, meta, cells)
+        args = type("Args", (), {"compile": False, "grad_accum": 1})
+        text = "\n".join(bench.header_lines(meta)) + "\n\n"
+        for utt_s in (5.0, 12.5):
+            group = [c for c in cells if c["utt_s"] == utt_s]
+            text += "\n".join(bench.table_for_length(utt_s, group, args))
+            text += "\n\n"
+        md_path = tmp_path / f"{device}.md"
+        md_path.write_text(text)
+        paths[device] = (json_path, md_path)
+    return paths
+
+
+@pytest.mark.parametrize("form", ["json", "markdown"])
+def test_measured_throughput_is_read_and_interpolated(form, tmp_path, base):
+    params = base.parameter_count()
+    paths = _write_runs(tmp_path, params / 1e6)
+    index = 0 if form == "json" else 1
+    measured = load_measurements([paths["cuda"][index]])
+    assert {m.model for m in measured} == {"summarymixing_w2v2"}
+    assert load_measurements([paths["cpu"][index]]) == []  # smoke run
+
+    flops = 40e9
+    same = select_throughput(
+        measured, "H100", "summarymixing_w2v2", params, 8.75, flops
+    )
+    assert same.kind == "measured"
+    assert same.audio_s_per_s == pytest.approx(1900.0)  # halfway
+    assert same.mfu == pytest.approx(1900.0 * flops / 989.4e12)
+
+    other = select_throughput(
+        measured, "H100", "summarymixing_w2v2", params // 2, 5.0, flops
+    )
+    assert other.kind == "measured-mfu"
+    assert other.mfu == pytest.approx(80.0 / 989.4)
+
+    elsewhere = select_throughput(
+        measured, "A100", "summarymixing_w2v2", params, 5.0, flops
+    )
+    assert elsewhere.kind == "assumed" and elsewhere.mfu == DEFAULT_MFU
+
+
+def test_runs_with_eager_and_compiled_cells_are_told_apart(tmp_path):
+    """A run of both modes (gpu_check.sh's) labels its rows 'model
+    (mode)' and its JSON cells carry 'mode': both readers keep the model
+    name and mark the compiled cells."""
+    bench = _bench()
+    meta, cells = _run("cuda", 155.0)
+    meta.update(compile=True, modes=["eager", "compiled"])
+    ours = [c for c in cells if c["model"] == "summarymixing_w2v2"]
+    compiled = [dict(c, audio_s_per_s=2 * c["audio_s_per_s"]) for c in ours]
+    for c in cells:
+        c.update(mode="eager", label=f"{c['model']} (eager)")
+    for c in compiled:
+        c.update(mode="compiled", label="summarymixing_w2v2 (compiled)")
+    cells += compiled
+    json_path = tmp_path / "both.json"
+    bench.common.write_json(json_path, meta, cells)
+    args = type("Args", (), {"compile": True, "grad_accum": 1})
+    text = "\n".join(bench.header_lines(meta)) + "\n\n"
+    for utt_s in (5.0, 12.5):
+        group = [c for c in cells if c["utt_s"] == utt_s]
+        text += "\n".join(bench.table_for_length(utt_s, group, args)) + "\n\n"
+    md_path = tmp_path / "both.md"
+    md_path.write_text(text)
+    assert "| summarymixing_w2v2 (compiled) |" in text
+    for path in (json_path, md_path):
+        found = load_measurements([path])
+        assert {m.model for m in found} == {"summarymixing_w2v2"}
+        assert sorted(m.compiled for m in found) == [False, False, True, True]
+        fast = [m.audio_s_per_s for m in found if m.compiled]
+        slow = [m.audio_s_per_s for m in found if not m.compiled]
+        assert sorted(fast) == sorted(2 * a for a in slow)

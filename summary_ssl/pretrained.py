@@ -165,12 +165,48 @@ class FrozenSSLEncoder(nn.Module):
 class WeightedLayerSum(nn.Module):
     """Learned softmax-weighted sum of layers (MP3S's weighted SSL features).
 
+    MP3S (SpeechBrain's ``WeightedSSLModel(layernorm=False)``) sums the raw
+    layers. Optional input normalisations, with fixed statistics of the
+    training set (:meth:`set_statistics`, computed by
+    :mod:`summary_ssl.probes.standardize`; they are buffers, so they are
+    checkpointed with the probe):
+
+    * ``standardize``: each layer is standardised per dimension. A layer
+      whose values sit on a large offset, or at a scale far from the
+      others', then weighs what its content is worth;
+    * ``whiten`` (with ``standardize``): each layer is also decorrelated
+      (ZCA whitening of its standardised features, eigenvalues shrunk
+      towards their mean). Frozen features are often so correlated (the
+      pooled features of a small wav2vec 2.0 had a correlation matrix of
+      condition number ~1e9) that a linear probe trained by Adam barely
+      moves along the directions that separate the classes; whitened, it
+      converges in a few thousand steps. The whitened layers are computed
+      without gradient (the transform is fixed), so only the weighted sum
+      is differentiated;
+    * ``layer_norm``: SpeechBrain's ``layernorm=True`` (every frame of
+      every layer normalised over its features).
+
     Arguments
     ---------
     num_layers : int
         Number of hidden states to combine.
     layer_norm : bool
-        Normalise each layer over features before weighting (as MP3S).
+        Normalise each frame of each layer over its features first.
+    dim : int, optional
+        Feature dimension; needed for ``standardize``.
+    standardize : str, optional
+        ``None`` (off), ``"frame"`` (statistics over the training frames,
+        for probes that read frames) or ``"utterance"`` (statistics of the
+        utterances' mean-pooled features, for probes that pool first). The
+        layers pass unchanged until :meth:`set_statistics` is called.
+    whiten : bool
+        Also whiten each layer (with ``standardize`` only: without it,
+        nothing is normalised).
+    shrinkage : float
+        Whitening: each eigenvalue of a layer's correlation matrix is
+        increased by ``shrinkage`` times their mean (i.e. by ``shrinkage``)
+        before the inverse square root, so near-empty directions are not
+        blown up.
 
     Example
     -------
@@ -179,22 +215,124 @@ class WeightedLayerSum(nn.Module):
     torch.Size([2, 5, 8])
     >>> mix.layer_weights().tolist()  # uniform at start
     [0.3333333432674408, 0.3333333432674408, 0.3333333432674408]
+    >>> mix = WeightedLayerSum(2, dim=4, standardize="frame")
+    >>> x = 100.0 + 10.0 * torch.randn(2, 3, 6, 4)  # (L, B, T, D)
+    >>> mix.set_statistics(x.mean(dim=(1, 2)), x.std(dim=(1, 2)))
+    >>> abs(mix(x).mean().item()) < 1e-4  # the offset is gone
+    True
+    >>> mix(x, torch.tensor([1.0, 1.0, 0.5]))[2, 3:].abs().max().item()
+    0.0
     """
 
-    def __init__(self, num_layers, layer_norm=True):
+    LEVELS = ("frame", "utterance")
+
+    def __init__(
+        self,
+        num_layers,
+        layer_norm=False,
+        dim=None,
+        standardize=None,
+        whiten=False,
+        shrinkage=0.01,
+    ):
         super().__init__()
         self.weights = nn.Parameter(torch.zeros(num_layers))
         self.layer_norm = layer_norm
+        if standardize not in (None, False) + self.LEVELS:
+            raise ValueError(
+                f"standardize must be None or one of {self.LEVELS}, "
+                f"not {standardize!r}"
+            )
+        self.standardize = standardize or None
+        self.whiten = bool(whiten) and self.standardize is not None
+        self.shrinkage = shrinkage
+        if self.whiten and layer_norm:
+            raise ValueError("whiten and layer_norm exclude each other")
+        if self.standardize:
+            if dim is None:
+                raise ValueError("standardize needs the feature dim")
+            self.register_buffer("mean", torch.zeros(num_layers, dim))
+            self.register_buffer("std", torch.ones(num_layers, dim))
+            self.register_buffer("has_statistics", torch.tensor(False))
+        if self.whiten:
+            eye = torch.eye(dim).expand(num_layers, dim, dim)
+            self.register_buffer("transform", eye.clone())
+
+    def set_statistics(self, mean, std, transform=None, min_std=1e-5):
+        """Sets the per-layer normalisation statistics.
+
+        Arguments
+        ---------
+        mean, std : torch.Tensor
+            (num_layers, dim) statistics of the training set.
+        transform : torch.Tensor, optional
+            (num_layers, dim, dim) whitening matrices (rows: input
+            dimensions), applied to ``x - mean``; needed with ``whiten``.
+        min_std : float
+            Floor of ``std`` (constant dimensions stay finite).
+        """
+        if not self.standardize:
+            raise ValueError("this layer sum was built without standardize")
+        if self.whiten and transform is None:
+            raise ValueError("whiten needs the whitening transform")
+        self.mean.copy_(mean)
+        self.std.copy_(std.clamp_min(min_std))
+        if self.whiten:
+            self.transform.copy_(transform)
+        self.has_statistics.fill_(True)
+
+    def needs_statistics(self):
+        """Whether :meth:`set_statistics` must still be called."""
+        return bool(self.standardize) and not bool(self.has_statistics)
 
     def layer_weights(self):
         """The current softmax weights, (num_layers,)."""
         return torch.softmax(self.weights.detach(), dim=0)
 
-    def forward(self, hidden_states):
-        """(L, B, T, D) -> (B, T, D)."""
+    def normalized_layers(self, hidden_states):
+        """The layers after the fixed normalisation (no gradient flows
+        into the statistics), before the weighted sum."""
+        if self.standardize and bool(self.has_statistics):
+            x = hidden_states - self.mean[:, None, None, :].to(
+                hidden_states.dtype
+            )
+            if self.whiten:
+                with torch.no_grad():
+                    transform = self.transform.to(x.dtype)
+                    return torch.einsum("lbtd,lde->lbte", x, transform)
+            hidden_states = x / self.std[:, None, None, :].to(x.dtype)
         if self.layer_norm:
             hidden_states = nn.functional.layer_norm(
                 hidden_states, hidden_states.shape[-1:]
             )
+        return hidden_states
+
+    def forward(self, hidden_states, lengths=None):
+        """(L, B, T, D) -> (B, T, D).
+
+        Arguments
+        ---------
+        hidden_states : torch.Tensor
+            (L, B, T, D) layers.
+        lengths : torch.Tensor, optional
+            (B,) relative lengths: the padded frames of the output are set
+            to zero (normalisation moves them away from zero).
+        """
         w = torch.softmax(self.weights, dim=0).to(hidden_states.dtype)
-        return torch.einsum("l,lbtd->btd", w, hidden_states)
+        standardized = self.standardize and bool(self.has_statistics)
+        if standardized and not (self.layer_norm or self.whiten):
+            # sum_l w_l (x_l - mean_l) / std_l, without the (L, B, T, D)
+            # temporaries: one einsum with per-(layer, dim) coefficients.
+            coef = w[:, None] / self.std.to(w.dtype)
+            out = torch.einsum("ld,lbtd->btd", coef, hidden_states)
+            out = out - (coef * self.mean.to(w.dtype)).sum(dim=0)
+        else:
+            layers = self.normalized_layers(hidden_states)
+            out = torch.einsum("l,lbtd->btd", w, layers)
+        if lengths is not None:
+            T = out.shape[1]
+            frames = torch.round(lengths * T).long().clamp(1, T)
+            steps = torch.arange(T, device=out.device)
+            real = steps[None, :] < frames[:, None].to(out.device)
+            out = out * real.unsqueeze(-1).to(out.dtype)
+        return out

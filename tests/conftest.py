@@ -23,3 +23,24 @@ def device(request):
 requires_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason="needs a CUDA GPU"
 )
+
+
+def real_speech_dir():
+    """``real_speech/`` of the shared material: ``$REAL_SPEECH`` if set,
+    else ``<repository>/../shared/real_speech``; None when absent (a
+    user's clone has none: the tests that read it skip)."""
+    import os
+
+    folder = os.environ.get("REAL_SPEECH") or os.path.join(
+        os.path.dirname(__file__), "..", "..", "shared", "real_speech"
+    )
+    return os.path.abspath(folder) if os.path.isdir(folder) else None
+
+
+@pytest.fixture
+def real_speech():
+    """The real recordings folder, or a skip."""
+    folder = real_speech_dir()
+    if folder is None:
+        pytest.skip("real_speech/ not found (set $REAL_SPEECH)")
+    return folder

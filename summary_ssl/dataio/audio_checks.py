@@ -266,7 +266,7 @@ def require_path(path, what):
     return path
 
 
-def load_audio(path, sample_rate=16000):
+def load_audio(path, sample_rate=16000, start=None, stop=None):
     """Reads an audio file as a float32 mono tensor at ``sample_rate``.
 
     Arguments
@@ -276,6 +276,9 @@ def load_audio(path, sample_rate=16000):
     sample_rate : int
         The wanted rate; the file is resampled with
         ``torchaudio.functional.resample`` when its rate differs.
+    start, stop : float, optional
+        Read only this segment, in seconds (default: from the start, to
+        the end).
 
     Returns
     -------
@@ -291,8 +294,18 @@ def load_audio(path, sample_rate=16000):
     >>> x = load_audio(tmp)
     >>> x.shape, x.dtype
     (torch.Size([16000]), torch.float32)
+    >>> load_audio(tmp, start=0.25, stop=0.75).shape
+    torch.Size([8000])
     """
-    audio, rate = audio_io.load(path, dtype=torch.float32)
+    offset, frames = 0, -1
+    if start is not None or stop is not None:
+        rate = audio_io.info(path).sample_rate
+        offset = int(round((start or 0.0) * rate))
+        if stop is not None:
+            frames = max(0, int(round(stop * rate)) - offset)
+    audio, rate = audio_io.load(
+        path, dtype=torch.float32, frame_offset=offset, num_frames=frames
+    )
     signal = audio.mean(dim=0)
     if rate != sample_rate:
         signal = torchaudio.functional.resample(signal, rate, sample_rate)

@@ -1,4 +1,5 @@
-"""IEMOCAP data preparation with leave-one-session-out folds.
+"""IEMOCAP data preparation: leave-one-speaker-out (MP3S) or
+leave-one-session-out folds.
 
 Reads the labels from ``Session<n>/dialog/EmoEvaluation/<dialog>.txt``
 (lines such as ``[6.2901 - 8.2357]<TAB>Ses01F_impro01_F000<TAB>neu<TAB>
@@ -6,8 +7,18 @@ Reads the labels from ``Session<n>/dialog/EmoEvaluation/<dialog>.txt``
 ``Session<n>/sentences/wav/<dialog>/<utt>.wav``, keeps the usual four
 classes (``neu``, ``hap``, ``sad``, ``ang``, with ``exc`` merged into
 ``hap``) and writes ``train.csv``, ``valid.csv`` and ``test.csv`` for one
-fold: the test session, a validation session and the rest for training.
-Columns: ``ID,duration,wav,spk_id,session,emo``.
+fold. Columns: ``ID,duration,wav,spk_id,session,emo``. Two kinds of fold:
+
+* ``test_speaker`` (1 to 10), MP3S's ``different_speakers: True``: the
+  test set is one speaker (speaker ``2s - 1`` is the woman of session
+  ``s``, ``2s`` the man), the validation set the other speaker of that
+  session, and the other four sessions train;
+* ``test_session`` (when ``test_speaker`` is None): the test session, a
+  validation session and the other three sessions for training.
+
+The speaker of an utterance is the one who speaks it: the letter after
+the last ``_`` of its name (``Ses01F_impro01_M003`` is the man of
+session 1), as in SpeechBrain's MP3S preparation.
 
 Unlike SpeechBrain's own script, which insists on the 5,531 utterances of
 the full release, this one accepts any subset of sessions and utterances:
@@ -63,6 +74,7 @@ def prepare_iemocap(
     save_folder,
     test_session=5,
     valid_session=None,
+    test_speaker=None,
     sessions=(1, 2, 3, 4, 5),
     label_map=None,
     sample_rate=16000,
@@ -82,10 +94,13 @@ def prepare_iemocap(
         Where the CSV, exclusion and options files go (use one folder per
         fold).
     test_session : int
-        The held-out session (1 to 5).
+        The held-out session (1 to 5), when ``test_speaker`` is None.
     valid_session : int, optional
         The validation session. By default, the session before the test
         session, cyclically among the sessions present (5 -> 4, 1 -> 5).
+    test_speaker : int, optional
+        The held-out speaker (1 to 10): a leave-one-speaker-out fold as
+        MP3S (``test_session`` and ``valid_session`` are then unused).
     sessions : sequence of int
         Sessions to use; missing ones are logged and skipped.
     label_map : dict, optional
@@ -113,11 +128,21 @@ def prepare_iemocap(
     label_map = dict(LABEL_MAP if label_map is None else label_map)
     root = _release_dir(data_folder)
     present = _present_sessions(root, sessions)
-    valid_session = _valid_session(present, test_session, valid_session)
+    if test_speaker is not None:
+        test_session, test_gender = speaker_session(test_speaker)
+        valid_session = test_session
+        if test_session not in present:
+            raise FileNotFoundError(
+                f"IEMOCAP session {test_session} of test speaker "
+                f"{test_speaker} not found (sessions present: {present})"
+            )
+    else:
+        valid_session = _valid_session(present, test_session, valid_session)
     options = {
         "data_folder": os.path.abspath(data_folder),
         "test_session": test_session,
         "valid_session": valid_session,
+        "test_speaker": test_speaker,
         "sessions": present,
         "label_map": label_map,
         "sample_rate": sample_rate,
@@ -134,11 +159,20 @@ def prepare_iemocap(
     folds["train"] = [
         s for s in present if s not in (test_session, valid_session)
     ]
+    keep = {}  # split -> speaker kept (leave-one-speaker-out)
+    if test_speaker is not None:
+        other = "M" if test_gender == "F" else "F"
+        keep = {
+            "test": f"Ses{test_session:02d}{test_gender}",
+            "valid": f"Ses{test_session:02d}{other}",
+        }
     skipped = Counter()
     for name in _SETS:
         items = []
         for session in folds[name]:
             items += _labelled_files(root, session, label_map, skipped)
+        if name in keep:
+            items = [it for it in items if it[1]["spk_id"] == keep[name]]
         report = ExclusionReport(f"IEMOCAP {name}")
         rows = checked_rows(
             items,
@@ -154,9 +188,10 @@ def prepare_iemocap(
         write_report(report, save_folder, outputs[name])
         classes = Counter(row["emo"] for row in rows)
         logger.info(
-            "IEMOCAP %s (sessions %s): %s",
+            "IEMOCAP %s (sessions %s%s): %s",
             name,
             folds[name],
+            f", speaker {keep[name]}" if name in keep else "",
             ", ".join(f"{k} {v}" for k, v in sorted(classes.items())),
         )
     if skipped:
@@ -170,6 +205,20 @@ def prepare_iemocap(
 
 
 _SETS = ("train", "valid", "test")
+
+
+def speaker_session(speaker):
+    """Session and gender of MP3S's IEMOCAP speaker number (1 to 10).
+
+    Example
+    -------
+    >>> speaker_session(1), speaker_session(4)
+    ((1, 'F'), (2, 'M'))
+    """
+    if not 1 <= int(speaker) <= 10:
+        raise ValueError(f"IEMOCAP speakers are 1 to 10, not {speaker}")
+    speaker = int(speaker)
+    return (speaker + 1) // 2, "F" if speaker % 2 else "M"
 
 
 def _release_dir(data_folder):

@@ -4,7 +4,11 @@ Expected, beyond :class:`~summary_ssl.probes.brain.ProbeBrain`'s:
 ``modules.probe`` maps (B, T, D) features to (B, T, tokens) logits;
 ``hparams.blank_index``; ``brain.tokenizer`` (a SpeechBrain
 ``CTCTextEncoder``, set by the recipe); batches with ``tokens`` (encoded
-characters) and ``wrd`` (the reference text).
+characters) and ``wrd`` (the reference text). Validation decodes
+greedily; the test stage uses ``hparams.test_decoder``: ``greedy`` or
+``beam`` (SpeechBrain's ``CTCBeamSearcher`` built by
+:func:`beam_searcher` with the options of ``hparams.beam_search``, as
+MP3S: beam 143, no language model).
 
 Authors
 -------
@@ -18,6 +22,7 @@ import jiwer
 import speechbrain as sb
 import torch
 from speechbrain.decoders import ctc_greedy_decode
+from speechbrain.decoders.ctc import CTCBeamSearcher
 from speechbrain.utils.distributed import if_main_process
 
 from summary_ssl.probes.brain import ProbeBrain
@@ -53,39 +58,94 @@ def error_rates(refs, hyps):
     }
 
 
+def beam_searcher(tokenizer, blank_index, options):
+    """SpeechBrain's ``CTCBeamSearcher`` over a character tokenizer.
+
+    Arguments
+    ---------
+    tokenizer : speechbrain.dataio.encoder.CTCTextEncoder
+        The characters (the blank included).
+    blank_index : int
+        Index of the blank.
+    options : dict
+        ``CTCBeamSearcher`` options (``beam_size``, ``beam_prune_logp``,
+        ...); ``space_token`` defaults to a space.
+
+    Returns
+    -------
+    speechbrain.decoders.ctc.CTCBeamSearcher
+
+    Example
+    -------
+    >>> from speechbrain.dataio.encoder import CTCTextEncoder
+    >>> tokenizer = CTCTextEncoder()
+    >>> tokenizer.update_from_iterable(list("AB "))
+    >>> tokenizer.insert_blank(index=0)
+    >>> searcher = beam_searcher(tokenizer, 0, {"beam_size": 4})
+    >>> ids = [tokenizer.lab2ind[c] for c in "A B"]
+    >>> log_probs = torch.full((1, 3, 4), -20.0)
+    >>> log_probs[0, torch.arange(3), ids] = 0.0
+    >>> searcher(log_probs, torch.ones(1))[0][0].text
+    'A B'
+    """
+    vocab = [tokenizer.ind2lab[i] for i in range(len(tokenizer))]
+    options = dict({"space_token": " "}, **options)
+    return CTCBeamSearcher(blank_index=blank_index, vocab_list=vocab, **options)
+
+
 class CTCProbeBrain(ProbeBrain):
-    """Character CTC probe: greedy decoding, WER and CER on the words."""
+    """Character CTC probe: greedy or beam-search decoding, WER and CER on
+    the words. Set ``test_name`` before each ``evaluate``: the test
+    metrics of every test set go to ``test_metrics[test_name]``."""
+
+    test_name = "test"
 
     def compute_forward(self, batch, stage):
         """Features -> probe -> (log-probabilities, relative lengths)."""
         batch = batch.to(self.device)
-        feats, lens = self.compute_features(batch)
+        feats, lens = self.compute_features(batch, stage)
         logits = self.modules.probe(feats, lens)
         return torch.log_softmax(logits, dim=-1), lens
 
     def compute_objectives(self, predictions, batch, stage):
-        """CTC loss; greedy hypotheses are kept outside training."""
+        """CTC loss; hypotheses are kept outside training."""
         log_probs, lens = predictions
         tokens, token_lens = batch.tokens
         loss = sb.nnet.losses.ctc_loss(
             log_probs, tokens, lens, token_lens, self.hparams.blank_index
         )
         if stage != sb.Stage.TRAIN:
-            sequences = ctc_greedy_decode(
-                log_probs, lens, blank_id=self.hparams.blank_index
-            )
-            for seq in sequences:
-                self.hyps.append("".join(self.tokenizer.decode_ndim(seq)))
+            self.hyps.extend(self.decode(log_probs, lens, stage))
             self.refs.extend(batch.wrd)
             self.utt_ids.extend(batch.id)
         return loss
+
+    def decode(self, log_probs, lens, stage):
+        """Hypotheses (strings) of a batch: greedy, or the beam search at
+        test time when ``test_decoder`` is ``beam``."""
+        decoder = getattr(self.hparams, "test_decoder", "greedy")
+        if stage == sb.Stage.TEST and decoder == "beam":
+            if getattr(self, "searcher", None) is None:
+                self.searcher = beam_searcher(
+                    self.tokenizer,
+                    self.hparams.blank_index,
+                    self.hparams.beam_search,
+                )
+            beams = self.searcher(log_probs.float(), lens)
+            return [hyp[0].text if hyp else "" for hyp in beams]
+        if decoder not in ("greedy", "beam"):
+            raise ValueError(f"test_decoder must be greedy or beam: {decoder}")
+        sequences = ctc_greedy_decode(
+            log_probs, lens, blank_id=self.hparams.blank_index
+        )
+        return ["".join(self.tokenizer.decode_ndim(s)) for s in sequences]
 
     def on_stage_start(self, stage, epoch=None):
         """Resets the hypotheses."""
         self.refs, self.hyps, self.utt_ids = [], [], []
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
-        """Logs WER/CER, anneals, checkpoints, writes the test metrics."""
+        """Logs WER/CER, anneals, checkpoints, keeps the test metrics."""
         stats = {"loss": stage_loss}
         if stage == sb.Stage.TRAIN:
             self.train_stats = stats
@@ -95,16 +155,26 @@ class CTCProbeBrain(ProbeBrain):
             self.end_of_validation(epoch, self.train_stats, stats, "WER")
             return
         self.hparams.train_logger.log_stats(
-            stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},
+            stats_meta={
+                "Epoch loaded": self.hparams.epoch_counter.current,
+                "test set": self.test_name,
+            },
             test_stats=stats,
         )
         self._write_hypotheses()
-        self.write_metrics({"WER": stats["WER"], "CER": stats["CER"]})
+        if not hasattr(self, "test_metrics"):
+            self.test_metrics = {}
+        self.test_metrics[self.test_name] = {
+            "WER": stats["WER"],
+            "CER": stats["CER"],
+        }
 
     def _write_hypotheses(self):
         if not if_main_process():
             return
-        path = os.path.join(self.hparams.output_folder, "test_hyps.txt")
+        path = os.path.join(
+            self.hparams.output_folder, f"test_hyps_{self.test_name}.txt"
+        )
         with open(path, "w", encoding="utf-8") as f:
             for utt, ref, hyp in zip(self.utt_ids, self.refs, self.hyps):
                 f.write(f"{utt}\tREF: {ref}\n{utt}\tHYP: {hyp}\n")

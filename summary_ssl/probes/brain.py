@@ -10,17 +10,27 @@ Expected ``modules``:
   data says how many outputs it needs.
 
 Expected ``hparams``: ``output_folder``, ``features``, ``random_init``,
-``cache_features`` (bool) and ``feature_cache`` (folder),
-``lr_annealing`` (a SpeechBrain scheduler called with the validation
-loss) and ``train_logger``.
+``cache_features`` (bool) and ``feature_cache`` (folder), ``lr_annealing``
+(a SpeechBrain scheduler) and ``train_logger``. Optional:
+``weights_opt_class`` and ``lr_annealing_weights`` (the layer weights' own
+optimizer and scheduler, as MP3S: Adam at 0.01, NewBob 0.9; without them
+the layer weights share the probe's optimizer), ``annealing_metric`` (the
+validation statistic that drives the NewBob schedulers: ``loss``, the
+default, or e.g. ``error_rate``), ``standardize_utterances`` (how many
+training utterances the standardisation statistics use), and
+``crop_waveform`` (the training and validation waveforms are cropped at
+random before the encoder, so their features are never cached).
 
 What it adds to ``speechbrain.core.Brain``:
 
 * :meth:`compute_features`: frozen features (from the cache when
   ``cache_features``) mixed by the learned layer weights;
-* an optimizer over the trainable parameters only;
-* :meth:`end_of_validation`: LR annealing on the validation loss,
-  logging, best-checkpoint bookkeeping on the task metric;
+* one optimizer for the probe and one for the layer weights, the frozen
+  encoder left out;
+* the layer sum's standardisation statistics, from the training set,
+  before the first epoch (:mod:`summary_ssl.probes.standardize`);
+* :meth:`end_of_validation`: LR annealing, logging, best-checkpoint
+  bookkeeping on the task metric;
 * :meth:`write_metrics`: ``<output_folder>/metrics.json`` with the test
   metrics and the learned layer weights, read by ``run_benchmark.py``.
 
@@ -34,14 +44,24 @@ import logging
 import os
 
 import speechbrain as sb
+import torch
+from speechbrain.dataio.batch import PaddedBatch
+from speechbrain.dataio.dataset import DynamicItemDataset
+from speechbrain.nnet.schedulers import NewBobScheduler
 from speechbrain.utils.distributed import if_main_process
 
-from summary_ssl.probes.cache import FeatureCache
+from summary_ssl.probes.cache import FeatureCache, SkipCachedAudio
 from summary_ssl.probes.data import loader_options
+from summary_ssl.probes.standardize import LayerStatistics
 
 logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
+
+
+def _unwrap(module):
+    """The module inside a DDP/DP wrapper (or the module itself)."""
+    return getattr(module, "module", module)
 
 
 class ProbeBrain(sb.core.Brain):
@@ -54,6 +74,8 @@ class ProbeBrain(sb.core.Brain):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.feature_cache = None
+        self.weights_optimizer = None
+        self._train_data = None
         if getattr(self.hparams, "cache_features", False):
             self.feature_cache = FeatureCache(
                 self.hparams.feature_cache,
@@ -61,13 +83,16 @@ class ProbeBrain(sb.core.Brain):
             )
             logger.info(f"Feature cache: {self.feature_cache.folder}")
 
-    def compute_features(self, batch):
+    def compute_features(self, batch, stage=None):
         """The probe input of a batch.
 
         Arguments
         ---------
         batch : speechbrain.dataio.batch.PaddedBatch
             With ``id`` and ``sig`` (waveforms and relative lengths).
+        stage : speechbrain.Stage, optional
+            The stage (training and validation batches are not cached when
+            ``crop_waveform`` is set).
 
         Returns
         -------
@@ -76,12 +101,32 @@ class ProbeBrain(sb.core.Brain):
         lens : torch.Tensor
             (B,) relative lengths in frames.
         """
+        hidden, lens = self.frozen_features(batch, stage)
+        return self.modules.layer_sum(hidden, lens), lens
+
+    def uses_cache(self, stage):
+        """Whether the features of a stage come from the cache."""
+        cropped = getattr(self.hparams, "crop_waveform", False)
+        return self.feature_cache is not None and not (
+            cropped and stage in (sb.Stage.TRAIN, sb.Stage.VALID)
+        )
+
+    def frozen_features(self, batch, stage=None):
+        """The frozen ``(L, B, T, D)`` layers of a batch and their lengths,
+        from the cache when there is one."""
         wavs, wav_lens = batch.sig
-        if self.feature_cache is None:
-            hidden, lens = self.modules.extractor(wavs, wav_lens)
-        else:
-            hidden, lens = self._cached_features(batch.id, wavs, wav_lens)
-        return self.modules.layer_sum(hidden), lens
+        if not self.uses_cache(stage):
+            return self.modules.extractor(wavs, wav_lens)
+        return self._cached_features(batch.id, wavs, wav_lens)
+
+    def make_dataloader(self, dataset, stage, *args, **loader_kwargs):
+        """``Brain.make_dataloader``; with the cache, the audio of cached
+        utterances is not read (:class:`~summary_ssl.probes.cache.
+        SkipCachedAudio`)."""
+        if self.uses_cache(stage) and isinstance(dataset, DynamicItemDataset):
+            loader_kwargs.setdefault("collate_fn", PaddedBatch)
+            dataset = SkipCachedAudio(dataset, self.feature_cache)
+        return super().make_dataloader(dataset, stage, *args, **loader_kwargs)
 
     def _cached_features(self, ids, wavs, wav_lens):
         """Runs the frozen extractor on batches with uncached utterances,
@@ -96,30 +141,108 @@ class ProbeBrain(sb.core.Brain):
             )
         return self.feature_cache.load(ids, self.device)
 
+    def fit(self, epoch_counter, train_set, *args, **kwargs):
+        """``Brain.fit``; keeps the training data for the statistics."""
+        self._train_data = (train_set, kwargs.get("train_loader_kwargs", {}))
+        return super().fit(epoch_counter, train_set, *args, **kwargs)
+
+    def on_fit_start(self):
+        """Optimizers, checkpoint recovery, then (if a fresh run needs
+        them) the standardisation statistics of the layer sum."""
+        super().on_fit_start()
+        layer_sum = _unwrap(self.modules.layer_sum)
+        if layer_sum.needs_statistics() and self._train_data is not None:
+            self.standardize_from(*self._train_data)
+
+    @torch.no_grad()
+    def standardize_from(self, dataset, loader_kwargs=None):
+        """Sets the layer sum's statistics from (part of) a dataset.
+
+        Arguments
+        ---------
+        dataset : speechbrain.dataio.dataset.DynamicItemDataset
+            The training set.
+        loader_kwargs : dict, optional
+            Its DataLoader options.
+        """
+        layer_sum = _unwrap(self.modules.layer_sum)
+        limit = getattr(self.hparams, "standardize_utterances", None)
+        loader = dataset
+        if not isinstance(dataset, torch.utils.data.DataLoader):
+            loader = self.make_dataloader(
+                dataset,
+                sb.Stage.TRAIN,
+                ckpt_prefix=None,
+                **(loader_kwargs or {}),
+            )
+        stats = LayerStatistics(layer_sum.standardize, layer_sum.whiten)
+        seen = 0
+        for batch in loader:
+            batch = batch.to(self.device)
+            hidden, lens = self.frozen_features(batch, sb.Stage.TRAIN)
+            stats.update(hidden, lens)
+            seen += len(batch.id)
+            if limit is not None and seen >= limit:
+                break
+        stats.all_reduce()
+        results = stats.result(
+            layer_sum.shrinkage if layer_sum.whiten else None
+        )
+        layer_sum.set_statistics(*(r.to(self.device) for r in results))
+        logger.info(
+            f"{'Whitening' if layer_sum.whiten else 'Standardisation'} "
+            f"statistics ({layer_sum.standardize} level) "
+            f"from {seen} training utterances ({stats.count} "
+            f"{layer_sum.standardize}s)"
+        )
+
     def init_optimizers(self):
-        """One optimizer over the trainable parameters (the layer weights
-        and the probe); the frozen encoder is left out."""
+        """The probe's optimizer (``opt_class``) and, with
+        ``weights_opt_class``, the layer weights' own; the frozen encoder
+        is left out."""
         if self.opt_class is None:
             return super().init_optimizers()
-        params = [p for p in self.modules.parameters() if p.requires_grad]
+        weights_opt_class = getattr(self.hparams, "weights_opt_class", None)
+        own = weights_opt_class is not None
+        layer_weights = list(self.modules.layer_sum.parameters())
+        exclude = {id(p) for p in layer_weights} if own else set()
+        params = [
+            p
+            for p in self.modules.parameters()
+            if p.requires_grad and id(p) not in exclude
+        ]
         self.optimizer = self.opt_class(params)
         self.optimizers_dict = {"opt_class": self.optimizer}
+        if own:
+            self.weights_optimizer = weights_opt_class(layer_weights)
+            self.optimizers_dict["weights_opt_class"] = self.weights_optimizer
         if self.checkpointer is not None:
             self.checkpointer.add_recoverable("optimizer", self.optimizer)
+            if own:
+                self.checkpointer.add_recoverable(
+                    "weights_optimizer", self.weights_optimizer
+                )
 
     def layer_weights(self):
         """The learned softmax layer weights, as a list."""
-        layer_sum = self.modules.layer_sum
-        layer_sum = getattr(layer_sum, "module", layer_sum)  # DDP
+        layer_sum = _unwrap(self.modules.layer_sum)
         return [round(w, 6) for w in layer_sum.layer_weights().tolist()]
 
-    def end_of_validation(self, epoch, train_stats, valid_stats, key):
-        """Anneals the LR on the validation loss, logs the epoch and keeps
-        the best checkpoint by ``valid_stats[key]`` (lower is better).
+    def _anneal(self, scheduler, optimizer, epoch, valid_stats):
+        """Steps one scheduler: NewBob on the validation statistic
+        ``annealing_metric``, any other (e.g. ``LinearScheduler``) on the
+        epoch. Returns the learning rate the epoch used."""
+        if isinstance(scheduler, NewBobScheduler):
+            key = getattr(self.hparams, "annealing_metric", "loss")
+            old_lr, new_lr = scheduler(valid_stats[key])
+        else:
+            old_lr, new_lr = scheduler(epoch)
+        sb.nnet.schedulers.update_learning_rate(optimizer, new_lr)
+        return old_lr
 
-        The loss, not the task metric, drives the LR: a metric can stay
-        flat for epochs while the probe still improves (a CTC probe's WER
-        is 100% until it leaves the all-blank stage).
+    def end_of_validation(self, epoch, train_stats, valid_stats, key):
+        """Anneals the learning rates, logs the epoch and keeps the best
+        checkpoint by ``valid_stats[key]`` (lower is better).
 
         Arguments
         ---------
@@ -132,10 +255,22 @@ class ProbeBrain(sb.core.Brain):
         key : str
             Lower-is-better metric that picks the best checkpoint.
         """
-        old_lr, new_lr = self.hparams.lr_annealing(valid_stats["loss"])
-        sb.nnet.schedulers.update_learning_rate(self.optimizer, new_lr)
+        meta = {"epoch": epoch}
+        meta["lr"] = self._anneal(
+            self.hparams.lr_annealing, self.optimizer, epoch, valid_stats
+        )
+        weights_annealing = getattr(self.hparams, "lr_annealing_weights", None)
+        if self.weights_optimizer is not None:
+            meta["lr_weights"] = self.weights_optimizer.param_groups[0]["lr"]
+            if weights_annealing is not None:
+                meta["lr_weights"] = self._anneal(
+                    weights_annealing,
+                    self.weights_optimizer,
+                    epoch,
+                    valid_stats,
+                )
         self.hparams.train_logger.log_stats(
-            stats_meta={"epoch": epoch, "lr": old_lr},
+            stats_meta=meta,
             train_stats=train_stats,
             valid_stats=valid_stats,
         )
@@ -167,11 +302,14 @@ class ProbeBrain(sb.core.Brain):
             "features": hparams.features,
             "random_init": bool(hparams.random_init),
             "ssl_folder": str(getattr(hparams, "ssl_folder", None)),
+            "protocol": getattr(hparams, "protocol", None),
             "number_of_epochs": getattr(hparams, "number_of_epochs", None),
+            "epochs_run": self.hparams.epoch_counter.current,
             "cache_features": bool(getattr(hparams, "cache_features", 0)),
         }
-        if hasattr(hparams, "test_session"):  # IEMOCAP folds
-            result["test_session"] = hparams.test_session
+        for key in ("test_session", "test_speaker", "split"):
+            if hasattr(hparams, key):  # IEMOCAP folds
+                result[key] = getattr(hparams, key)
         result.update(extra or {})
         if if_main_process():
             path = os.path.join(hparams.output_folder, METRICS_FILE)

@@ -22,7 +22,7 @@ class ClassifierProbeBrain(ProbeBrain):
     def compute_forward(self, batch, stage):
         """Features -> probe -> (B, C) logits."""
         batch = batch.to(self.device)
-        feats, lens = self.compute_features(batch)
+        feats, lens = self.compute_features(batch, stage)
         return self.modules.probe(feats, lens)
 
     def compute_objectives(self, logits, batch, stage):
@@ -53,10 +53,13 @@ class ClassifierProbeBrain(ProbeBrain):
             stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},
             test_stats=stats,
         )
+        label = getattr(self.hparams, "label", None)
+        if getattr(self.hparams, "data_source", None) == "labelled_folder":
+            label = "subfolder"
         self.write_metrics(
             {"accuracy": acc},
             extra={
-                "label": getattr(self.hparams, "label", None),
+                "label": label,
                 "test_utterances": int(sum(map(len, self.targets))),
             },
         )

@@ -10,6 +10,7 @@ Authors
 """
 
 import logging
+import random
 
 import speechbrain as sb
 from speechbrain.dataio.dataset import DynamicItemDataset
@@ -21,28 +22,58 @@ logger = logging.getLogger(__name__)
 SORTINGS = ("random", "ascending", "descending")
 
 
-def audio_pipeline(sample_rate=16000):
+def audio_pipeline(sample_rate=16000, segments=False, crop_seconds=None):
     """A dynamic item that reads ``wav`` into ``sig``.
 
     Arguments
     ---------
     sample_rate : int
         Rate the audio is loaded at (resampled if needed).
+    segments : bool
+        The CSV has ``start`` and ``stop`` columns (seconds): read only
+        that segment of the file.
+    crop_seconds : float, optional
+        Read a random window of this length (Python's ``random``, seeded
+        by SpeechBrain), as MP3S's VoxCeleb recipe does before its SSL
+        model; shorter utterances are read whole.
 
     Returns
     -------
     speechbrain.utils.data_pipeline.DynamicItem
     """
 
-    @sb.utils.data_pipeline.takes("wav")
+    def read(wav, begin, end):
+        if crop_seconds and end - begin > crop_seconds:
+            begin = random.uniform(begin, end - crop_seconds)
+            end = begin + crop_seconds
+        elif not segments:
+            return load_audio(wav, sample_rate)
+        return load_audio(wav, sample_rate, begin, end)
+
+    if segments:
+
+        @sb.utils.data_pipeline.takes("wav", "start", "stop")
+        @sb.utils.data_pipeline.provides("sig")
+        def read_segment(wav, start, stop):
+            return read(wav, float(start), float(stop))
+
+        return read_segment
+
+    @sb.utils.data_pipeline.takes("wav", "duration")
     @sb.utils.data_pipeline.provides("sig")
-    def read(wav):
-        return load_audio(wav, sample_rate)
+    def read_file(wav, duration):
+        return read(wav, 0.0, float(duration))
 
-    return read
+    return read_file
 
 
-def csv_datasets(csv_files, sorting="random", sample_rate=16000):
+def csv_datasets(
+    csv_files,
+    sorting="random",
+    sample_rate=16000,
+    crop_seconds=None,
+    crop_splits=("train",),
+):
     """Loads CSV files as datasets that provide ``id`` and ``sig``.
 
     Arguments
@@ -50,11 +81,16 @@ def csv_datasets(csv_files, sorting="random", sample_rate=16000):
     csv_files : dict
         Split name -> CSV path. The split ``train`` is sorted by duration
         when ``sorting`` says so (other splits are always sorted
-        ascending, which batches similar lengths together).
+        ascending, which batches similar lengths together). A CSV with
+        ``start`` and ``stop`` columns lists segments (seconds).
     sorting : str
         ``random`` (shuffled every epoch), ``ascending`` or ``descending``.
     sample_rate : int
         Rate the audio is loaded at.
+    crop_seconds : float, optional
+        Random crops of this length for the splits in ``crop_splits``.
+    crop_splits : sequence of str
+        The splits that are cropped.
 
     Returns
     -------
@@ -77,24 +113,31 @@ def csv_datasets(csv_files, sorting="random", sample_rate=16000):
     >>> item = data["train"][0]
     >>> item["id"], item["sig"].shape, item["label_encoded"].tolist()
     ('u1', torch.Size([800]), [0])
+    >>> data = csv_datasets({"train": os.path.join(tmp, "x.csv")},
+    ...                     crop_seconds=0.02)
+    >>> data["train"].set_output_keys(["sig"])
+    >>> data["train"][0]["sig"].shape
+    torch.Size([320])
     """
     if sorting not in SORTINGS:
         raise ValueError(f"sorting must be one of {SORTINGS}, not {sorting}")
     datasets = {}
     for name, path in csv_files.items():
+        with open(path, encoding="utf-8") as f:
+            if sum(1 for line in f if line.strip()) < 2:
+                raise ValueError(f"{path} holds no utterance ({name} split)")
         data = DynamicItemDataset.from_csv(csv_path=path)
-        if len(data) == 0:
-            raise ValueError(f"{path} holds no utterance ({name} split)")
+        columns = set(next(iter(data.data.values())))
+        segments = {"start", "stop"} <= columns
         if name != "train":
             data = data.filtered_sorted(sort_key="duration")
         elif sorting != "random":
             data = data.filtered_sorted(
                 sort_key="duration", reverse=sorting == "descending"
             )
+        crop = crop_seconds if name in crop_splits else None
+        data.add_dynamic_item(audio_pipeline(sample_rate, segments, crop))
         datasets[name] = data
-    sb.dataio.dataset.add_dynamic_item(
-        list(datasets.values()), audio_pipeline(sample_rate)
-    )
     return datasets
 
 
@@ -140,8 +183,9 @@ def add_label_pipeline(datasets, key, encoder, path):
 def loader_options(hparams, split):
     """DataLoader options of a split from the usual hparams keys.
 
-    ``batch_size``, ``num_workers`` and, for ``train``, shuffling when
-    ``sorting`` is ``random``.
+    ``batch_size`` (``eval_batch_size`` for validation and test,
+    ``test_batch_size`` for test, when set), ``num_workers`` and, for
+    ``train``, shuffling when ``sorting`` is ``random``.
 
     Arguments
     ---------
@@ -160,10 +204,14 @@ def loader_options(hparams, split):
     {'batch_size': 4, 'num_workers': 0, 'shuffle': True}
     >>> loader_options({"batch_size": 4, "eval_batch_size": 8}, "test")
     {'batch_size': 8, 'num_workers': 0, 'shuffle': False}
+    >>> loader_options({"batch_size": 4, "test_batch_size": 1}, "test")
+    {'batch_size': 1, 'num_workers': 0, 'shuffle': False}
     """
     batch_size = hparams["batch_size"]
     if split != "train":
-        batch_size = hparams.get("eval_batch_size", batch_size)
+        batch_size = hparams.get("eval_batch_size") or batch_size
+    if split == "test":
+        batch_size = hparams.get("test_batch_size") or batch_size
     shuffle = split == "train" and hparams.get("sorting") == "random"
     return {
         "batch_size": batch_size,

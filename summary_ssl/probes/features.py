@@ -118,11 +118,13 @@ class FrozenFeatures(nn.Module):
     Example
     -------
     >>> fbank = FrozenFeatures("fbank", n_mels=40)
-    >>> fbank.num_layers, fbank.out_dim, fbank.normalize_layers
-    (1, 40, False)
+    >>> fbank.num_layers, fbank.out_dim
+    (1, 40)
     >>> hidden, lens = fbank(torch.randn(2, 8000), torch.tensor([1.0, 0.5]))
     >>> hidden.shape
     torch.Size([1, 2, 51, 40])
+    >>> fbank.frame_rate  # 10 ms hop, centred frames
+    100.1
     >>> FrozenFeatures("mfcc")
     Traceback (most recent call last):
     ...
@@ -153,12 +155,10 @@ class FrozenFeatures(nn.Module):
             self.encoder = FbankFeatures(n_mels, sample_rate)
             self.ssl_folder = None
         self.features = features
+        self.sample_rate = sample_rate
         self.random_init = bool(random_init)
         self.num_layers = self.encoder.num_layers
         self.out_dim = self.encoder.out_dim
-        # Hidden states differ in scale across layers: normalise them
-        # before mixing. Filterbanks are already normalised.
-        self.normalize_layers = features == "ssl"
 
     def forward(self, wavs, wav_lens):
         """Frozen features of a batch.
@@ -178,6 +178,19 @@ class FrozenFeatures(nn.Module):
             (B,) relative lengths in frames.
         """
         return self.encoder(wavs, wav_lens)
+
+    @property
+    def frame_rate(self):
+        """Frames per second of the features (measured once, on 10 s of
+        silence)."""
+        if getattr(self, "_frame_rate", None) is None:
+            seconds = 10
+            param = next(iter(self.encoder.parameters()), None)
+            device = param.device if param is not None else "cpu"
+            wavs = torch.zeros(1, seconds * self.sample_rate, device=device)
+            hidden, _ = self(wavs, torch.ones(1, device=device))
+            self._frame_rate = hidden.shape[2] / seconds
+        return self._frame_rate
 
     def fingerprint(self):
         """Identifies these features, for the feature cache.

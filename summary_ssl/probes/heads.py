@@ -11,6 +11,7 @@ Authors
 import torch
 import torch.nn as nn
 from speechbrain.lobes.models.ECAPA_TDNN import Classifier
+from speechbrain.lobes.models.Xvector import Classifier as XvectorClassifier
 
 from summary_ssl.lobes.frontends import padding_mask
 
@@ -110,9 +111,14 @@ class BiLSTM(nn.Module):
         Stacked layers.
     dropout : float
         Dropout between layers.
+    output_size : int, optional
+        A linear projection of the last layer's output to this size (the
+        ``Linear(2 * hidden, hidden)`` of MP3S's SLURP BiLSTM head).
 
     Example
     -------
+    >>> BiLSTM(8, 16, output_size=10).out_dim
+    10
     >>> lstm = BiLSTM(8, 16)
     >>> x, lens = torch.randn(2, 5, 8), torch.tensor([1.0, 0.6])
     >>> out = lstm(x, lens)
@@ -123,7 +129,14 @@ class BiLSTM(nn.Module):
     True
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=2, dropout=0.0):
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=2,
+        dropout=0.0,
+        output_size=None,
+    ):
         super().__init__()
         self.forward_layers = nn.ModuleList()
         self.backward_layers = nn.ModuleList()
@@ -136,10 +149,14 @@ class BiLSTM(nn.Module):
                 nn.LSTM(size, hidden_size, batch_first=True)
             )
         self.dropout = nn.Dropout(dropout)
+        self.projection = None
         self.out_dim = 2 * hidden_size
+        if output_size is not None:
+            self.projection = nn.Linear(2 * hidden_size, output_size)
+            self.out_dim = output_size
 
     def forward(self, x, lengths):
-        """(B, T, D) -> (B, T, 2 * hidden_size); padded frames are zero."""
+        """(B, T, D) -> (B, T, out_dim); padded frames are zero."""
         frames = abs_lengths(lengths, x.shape[1])
         layers = zip(self.forward_layers, self.backward_layers)
         for i, (fwd, bwd) in enumerate(layers):
@@ -148,6 +165,8 @@ class BiLSTM(nn.Module):
             out_fwd, _ = fwd(x)
             out_bwd, _ = bwd(reverse_padded(x, frames))
             x = torch.cat([out_fwd, reverse_padded(out_bwd, frames)], dim=-1)
+        if self.projection is not None:
+            x = self.projection(x)
         valid = ~padding_mask(frames, x.shape[1])
         return x * valid.unsqueeze(-1).to(x.dtype)
 
@@ -201,6 +220,8 @@ class PooledHead(nn.Module):
         Called as ``encoder(x, lengths)``; must have ``out_dim``.
     dropout : float
         Dropout before the output layer.
+    bias : bool
+        Whether the output layer has a bias (MP3S's has none).
 
     Example
     -------
@@ -214,12 +235,14 @@ class PooledHead(nn.Module):
     True
     """
 
-    def __init__(self, input_size, n_outputs, encoder=None, dropout=0.0):
+    def __init__(
+        self, input_size, n_outputs, encoder=None, dropout=0.0, bias=True
+    ):
         super().__init__()
         self.encoder = encoder
         dim = input_size if encoder is None else encoder.out_dim
         self.dropout = nn.Dropout(dropout)
-        self.output = nn.Linear(dim, n_outputs)
+        self.output = nn.Linear(dim, n_outputs, bias=bias)
 
     def forward(self, x, lengths):
         """(B, T, D) -> (B, n_outputs) logits."""
@@ -241,27 +264,61 @@ class EmbeddingClassifier(nn.Module):
         Embedding size ``E``.
     n_outputs : int
         Classes.
-    cosine : bool
-        Cosine scores in [-1, 1] (SpeechBrain's ECAPA ``Classifier``, for
-        an additive angular margin loss) instead of linear logits.
+    classifier : str
+        ``linear`` (a linear layer: logits), ``cosine`` (SpeechBrain's
+        ECAPA ``Classifier``: cosine scores in [-1, 1], for an additive
+        angular margin loss; MP3S's ECAPA heads) or ``xvector``
+        (SpeechBrain's x-vector ``Classifier``: LeakyReLU, batch norm, one
+        512-unit block, then log-probabilities; MP3S's x-vector head,
+        whose recipe feeds these log-probabilities to an additive angular
+        margin loss).
+    cosine : bool, optional
+        Shorthand for ``classifier="cosine"`` (kept for old YAML files).
 
     Example
     -------
     >>> from speechbrain.lobes.models.Xvector import Xvector
     >>> xvector = Xvector(in_channels=8, tdnn_channels=[16] * 4 + [32],
     ...                   lin_neurons=12)
-    >>> model = EmbeddingClassifier(xvector, 12, 3, cosine=True)
+    >>> model = EmbeddingClassifier(xvector, 12, 3, classifier="cosine")
     >>> x, lens = torch.randn(2, 20, 8), torch.tensor([1.0, 0.7])
     >>> model.embed(x, lens).shape, model(x, lens).shape
     (torch.Size([2, 12]), torch.Size([2, 3]))
+    >>> model = EmbeddingClassifier(xvector, 12, 3, classifier="xvector")
+    >>> probs = model(x, lens).exp()  # log-probabilities
+    >>> torch.allclose(probs.sum(dim=-1), torch.ones(2))
+    True
     """
 
-    def __init__(self, embedding_model, emb_dim, n_outputs, cosine=False):
+    CLASSIFIERS = ("linear", "cosine", "xvector")
+
+    def __init__(
+        self,
+        embedding_model,
+        emb_dim,
+        n_outputs,
+        classifier="linear",
+        cosine=None,
+    ):
         super().__init__()
+        if cosine is not None:
+            classifier = "cosine" if cosine else "linear"
+        if classifier not in self.CLASSIFIERS:
+            raise ValueError(
+                f"classifier must be one of {self.CLASSIFIERS}, "
+                f"not {classifier!r}"
+            )
         self.embedding_model = embedding_model
-        if cosine:
+        if classifier == "cosine":
             self.classifier = Classifier(
                 emb_dim, lin_blocks=0, out_neurons=n_outputs
+            )
+        elif classifier == "xvector":
+            self.classifier = XvectorClassifier(
+                input_shape=[None, None, emb_dim],
+                lin_blocks=1,
+                lin_neurons=512,
+                out_neurons=n_outputs,
             )
         else:
             self.classifier = nn.Linear(emb_dim, n_outputs)

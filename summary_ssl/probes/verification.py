@@ -9,9 +9,13 @@ embeddings, and reports EER and minDCF.
 Expected, beyond :class:`~summary_ssl.probes.brain.ProbeBrain`'s:
 ``hparams.compute_cost`` (called as ``cost(scores (B, 1, C), targets (B,
 1))``, e.g. ``LogSoftmaxWrapper(AdditiveAngularMargin(...))``),
-``hparams.train_crop_seconds`` (optional random crop of the training
-features), ``hparams.p_target`` (minDCF prior), batches with
-``label_encoded`` (speaker indices) for training and validation.
+``hparams.crop_seconds`` (optional random crop of the training
+utterances) with ``hparams.crop_waveform`` (True: the recipe's data
+pipeline crops the waveform before the encoder, as MP3S, and nothing is
+cropped here; False: the features of the whole utterance are cropped,
+which the feature cache can serve), ``hparams.p_target`` (minDCF prior),
+batches with ``label_encoded`` (speaker indices) for training and
+validation.
 
 Authors
 -------
@@ -74,6 +78,39 @@ def random_crop(feats, lens, max_frames):
     )
     out = out * (steps[None, :] < kept[:, None]).unsqueeze(-1).to(out.dtype)
     return out, kept.float() / max_frames
+
+
+def crop_layers(hidden, lens, max_frames):
+    """:func:`random_crop` of every layer at the same offsets.
+
+    Arguments
+    ---------
+    hidden : torch.Tensor
+        (L, B, T, D) layers.
+    lens : torch.Tensor
+        (B,) relative lengths.
+    max_frames : int
+        Frames kept per utterance.
+
+    Returns
+    -------
+    hidden : torch.Tensor
+        (L, B, min(T, max_frames), D).
+    lens : torch.Tensor
+        (B,) relative lengths.
+
+    Example
+    -------
+    >>> hidden = torch.arange(10.0).view(1, 1, 10, 1).repeat(2, 3, 1, 1)
+    >>> crop, lens = crop_layers(hidden, torch.tensor([1.0, 1.0, 0.2]), 4)
+    >>> crop.shape, torch.equal(crop[0], crop[1]), lens.tolist()
+    (torch.Size([2, 3, 4, 1]), True, [1.0, 1.0, 0.5])
+    """
+    L, B, T, D = hidden.shape
+    flat = hidden.permute(1, 2, 0, 3).reshape(B, T, L * D)
+    flat, lens = random_crop(flat, lens, max_frames)
+    crop = flat.reshape(B, flat.shape[1], L, D).permute(2, 0, 1, 3)
+    return crop, lens
 
 
 def verification_scores(embeddings, trials):
@@ -141,17 +178,21 @@ class SpeakerProbeBrain(ProbeBrain):
     """Speaker classification training, cosine-scored verification."""
 
     def compute_forward(self, batch, stage):
-        """Features (randomly cropped in training) -> (B, C) scores."""
+        """Features (randomly cropped in training) -> (B, C) scores.
+
+        The crop is taken from the frozen layers, before the layer sum,
+        so the layer sum and its backward pass see the crop only."""
         batch = batch.to(self.device)
-        feats, lens = self.compute_features(batch)
-        crop = getattr(self.hparams, "train_crop_seconds", None)
+        hidden, lens = self.frozen_features(batch, stage)
+        crop = getattr(self.hparams, "crop_seconds", None)
+        if getattr(self.hparams, "crop_waveform", False):
+            crop = None  # done by the data pipeline
         if stage == sb.Stage.TRAIN and crop:
-            wavs, _ = batch.sig
-            seconds = wavs.shape[1] / self.hparams.sample_rate
-            frame_rate = feats.shape[1] / seconds
-            feats, lens = random_crop(
-                feats, lens, max(1, int(round(crop * frame_rate)))
+            frame_rate = self.modules.extractor.frame_rate
+            hidden, lens = crop_layers(
+                hidden, lens, max(1, int(round(crop * frame_rate)))
             )
+        feats = self.modules.layer_sum(hidden, lens)
         return self.modules.probe(feats, lens)
 
     def compute_objectives(self, scores, batch, stage):

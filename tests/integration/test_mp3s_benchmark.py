@@ -1,13 +1,20 @@
-"""run_benchmark.py end to end on the toy corpus: 4 tasks x 3 feature
-types with tiny probes, one epoch each."""
+"""run_benchmark.py end to end: the four MP3S tasks on the toy corpus, and
+the two real-speech tasks (keywords, speaker verification) on a tiny
+folder laid out like ``real_speech/``; 3 feature types each, tiny probes,
+one epoch, ``--protocol fast``."""
 
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 import torch
 
+from summary_ssl.dataio.prepare_utils import read_csv
+from summary_ssl.dataio.slurp import prepare_slurp
+from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR
 from summary_ssl.lobes.conformer import ConformerEncoder
 from summary_ssl.lobes.frontends import FbankCNNFrontEnd
 from summary_ssl.lobes.wav2vec2 import Wav2Vec2Encoder
@@ -21,6 +28,7 @@ RUNNER = os.path.join(
     "MP3S",
     "run_benchmark.py",
 )
+TINY = ["hidden_size=32", "emb_dim=16", "batch_size=8", "num_workers=0"]
 
 
 @pytest.fixture
@@ -37,9 +45,23 @@ def ssl_folder(tmp_path):
     return str(export_encoder(model, tmp_path / "encoder"))
 
 
+def table_rows(text):
+    """(header, {row name: cells}) of the results table."""
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    header = table[0]
+    rows = {}
+    for line in table[1:]:
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        if cells[0] in ("ssl", "random_init", "fbank"):
+            rows[cells[0]] = cells[1:]
+    return header, rows
+
+
 def test_benchmark_runs_all_tasks_and_baselines(tmp_path, ssl_folder):
     """results.md has the ssl, random_init and fbank rows for the four
-    tasks, every cell filled, and the layer-weight heatmap exists."""
+    tasks, every cell filled (but the toy corpus's missing test-other,
+    which a note names), the protocol and its deviations, the published
+    block, and the layer-weight heatmap."""
     out = tmp_path / "bench"
     cmd = [
         sys.executable,
@@ -48,6 +70,8 @@ def test_benchmark_runs_all_tasks_and_baselines(tmp_path, ssl_folder):
         ssl_folder,
         "--output_folder",
         str(out),
+        "--protocol",
+        "fast",
         "--epochs",
         "1",
         "--device",
@@ -57,28 +81,118 @@ def test_benchmark_runs_all_tasks_and_baselines(tmp_path, ssl_folder):
         "--threads",
         "1",
         "--set",
-        "hidden_size=32",
-        "emb_dim=16",
-        "batch_size=8",
-        "num_workers=0",
+        *TINY,
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     text = (out / "results.md").read_text()
-    table = [line for line in text.splitlines() if line.startswith("|")]
-    header, rows = table[0], table[2:]
+    header, rows = table_rows(text)
     for task in ("LibriSpeech ASR", "SLURP IC", "IEMOCAP ER", "VoxCeleb1 SV"):
         assert task in header
-    assert [row.split("|")[1].strip() for row in rows] == [
-        "ssl",
-        "random_init",
-        "fbank",
-    ]
-    for row in rows:
-        cells = [c.strip() for c in row.split("|")[2:-1]]
+    assert list(rows) == ["ssl", "random_init", "fbank"]
+    for cells in rows.values():
         assert len(cells) == 4
-        assert all(c and c != "—" and "n/a" not in c for c in cells), row
+        assert cells[0].endswith("/ n/a")  # no test-other in the toy
+        assert all(c and c != "—" for c in cells)
+        assert all("n/a" not in c for c in cells[1:])
+    assert "test-other not found" in text
+    assert "Protocol: `fast`" in text
+    assert "greedy CTC decoding" in text  # a deviation of fast
+    assert "`--set hidden_size=32`" in text
+    assert "none of these rows is comparable" in text
+    assert text.rstrip().endswith("arXiv 2407.13377, as tabulated in "
+                                  "SamsungLabs/SummaryMixing pull request "
+                                  "#9 (README).")  # fmt: skip
     assert "run_benchmark.py" in text  # the command
     png = out / "layer_weights.png"
     assert png.is_file() and png.stat().st_size > 1000
-    print(text)
+
+
+@pytest.fixture
+def real_speech_layout(tmp_path):
+    """A tiny folder laid out like real_speech/: keywords are the toy
+    SLURP recordings by scenario, test speakers the toy VoxCeleb1 test
+    speakers, training speakers its other speakers (LibriSpeech-named)."""
+    root = tmp_path / "real_speech"
+    csv = prepare_slurp(
+        os.path.join(TOY_CORPUS_DIR, "SLURP"),
+        str(tmp_path / "slurp_csv"),
+        splits=["train"],
+        progress=False,
+    )["train"]
+    for n, row in enumerate(read_csv(csv)):
+        folder = root / "wake_words" / row["scenario"]
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(row["wav"], folder / f"{n}.flac")
+    wav = os.path.join(TOY_CORPUS_DIR, "VoxCeleb1", "wav")
+    test_speakers = {
+        line.split()[1].split("/")[0]
+        for line in open(os.path.join(TOY_CORPUS_DIR, "VoxCeleb1",
+                                      "veri_test2.txt"))
+    }  # fmt: skip
+    excerpts = root / "librispeech_excerpts"
+    for speaker in sorted(os.listdir(wav)):
+        n = 0
+        for video in sorted(os.listdir(os.path.join(wav, speaker))):
+            for name in sorted(os.listdir(os.path.join(wav, speaker, video))):
+                source = os.path.join(wav, speaker, video, name)
+                if speaker in test_speakers:
+                    target = excerpts / "librispeech_test-other" / speaker
+                    target.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(source, target / f"{speaker}-{n}.wav")
+                else:
+                    target = excerpts / "librispeech_train-clean-100"
+                    target.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(source, target / f"{speaker}-0-{n}.wav")
+                n += 1
+    return str(root)
+
+
+def load_runner():
+    """recipes/MP3S/run_benchmark.py as a module."""
+    spec = importlib.util.spec_from_file_location("run_benchmark", RUNNER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_real_speech_tasks_from_python(
+    tmp_path, ssl_folder, real_speech_layout
+):
+    """run_benchmark(real_speech=...) runs KWS and SV with the baselines
+    and the feature cache, and writes the same table."""
+    runner = load_runner()
+    report = runner.run_benchmark(
+        ssl_folder,
+        str(tmp_path / "bench"),
+        real_speech=real_speech_layout,
+        protocol="fast",
+        epochs=1,
+        cache_features=True,
+        jobs=2,
+        threads=1,
+        overrides=TINY + ["SV:crop_seconds=1.0"],
+    )
+    assert report["failed"] == []
+    header, rows = table_rows(report["text"])
+    assert "Keywords (real" in header and "LibriSpeech speakers SV" in header
+    assert list(rows) == ["ssl", "random_init", "fbank"]
+    for cells in rows.values():
+        assert len(cells) == 2 and all("n/a" not in c for c in cells)
+    assert "No published MP3S number exists" in report["text"]
+    kws = report["results"]["ssl"]["KWS"]["folds"][0]
+    assert kws["label"] == "subfolder"
+    sv = report["results"]["fbank"]["SV"]["folds"][0]
+    n_test = sum(
+        len(files)
+        for _, _, files in os.walk(
+            os.path.join(
+                real_speech_layout,
+                "librispeech_excerpts",
+                "librispeech_test-other",
+            )
+        )
+    )
+    assert sv["trials"] == n_test * (n_test - 1) // 2
+    cache = tmp_path / "bench" / "feature_cache"
+    assert any(f.endswith(".npy") for _, _, fs in os.walk(cache) for f in fs)

@@ -1,6 +1,7 @@
 """MP3S probe recipes on the toy corpus: every probe YAML trains briefly
-and writes a finite metric; cached features train like uncached ones;
-missing annotations give a clear error.
+and writes a finite metric (under the default protocol, mp3s); cached
+features train like uncached ones; the ASR beam search decodes both test
+sets; missing annotations give a clear error.
 
 The recipes run in this process (their ``main``) with tiny probes.
 """
@@ -25,22 +26,36 @@ TINY = ["--num_workers=0", "--batch_size=8"]
 SIZES = ["--hidden_size=32", "--emb_dim=16"]
 
 # (recipe, data folder, YAML, extra overrides, metrics to check)
+ASR_METRICS = ["WER test-clean", "CER test-other", "WER"]
 PROBES = [
-    ("LibriSpeech/ASR", "LibriSpeech", "bilstm_ctc", SIZES[:1], ["WER", "CER"]),
-    ("LibriSpeech/ASR", "LibriSpeech", "linear_ctc", [], ["WER", "CER"]),
-    ("SLURP/IC", "SLURP", "linear", [], ["accuracy"]),
-    (
-        "SLURP/IC",
-        "SLURP",
-        "bilstm",
-        SIZES[:1] + ["--label=scenario"],
-        ["accuracy"],
-    ),
+    ("LibriSpeech/ASR", "LibriSpeech", "bilstm_ctc", SIZES[:1], ASR_METRICS),
+    ("LibriSpeech/ASR", "LibriSpeech", "linear_ctc", [], ASR_METRICS),
+    ("SLURP/IC", "SLURP", "linear", ["--label=intent"], ["accuracy"]),
+    ("SLURP/IC", "SLURP", "bilstm", SIZES[:1], ["accuracy"]),
     ("IEMOCAP/ER", "IEMOCAP", "linear", [], ["accuracy"]),
     ("IEMOCAP/ER", "IEMOCAP", "ecapa", SIZES, ["accuracy"]),
     ("VoxCeleb1/SV", "VoxCeleb1", "xvector", SIZES, ["EER", "minDCF"]),
     ("VoxCeleb1/SV", "VoxCeleb1", "ecapa", SIZES, ["EER", "minDCF"]),
 ]
+
+
+@pytest.fixture(scope="module")
+def librispeech(tmp_path_factory):
+    """The toy LibriSpeech with a test-other (a copy of test-clean: the
+    toy corpus has none), so the recipe's two test sets exist."""
+    root = tmp_path_factory.mktemp("LibriSpeech")
+    toy = os.path.join(TOY_CORPUS_DIR, "LibriSpeech")
+    for split in os.listdir(toy):
+        os.symlink(os.path.join(toy, split), root / split)
+    os.symlink(os.path.join(toy, "test-clean"), root / "test-other")
+    return str(root)
+
+
+def data_folder(data, librispeech):
+    """The data folder of a toy dataset."""
+    if data == "LibriSpeech":
+        return librispeech
+    return os.path.join(TOY_CORPUS_DIR, data)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +105,14 @@ def run_recipe(recipe, yaml_name, args):
     ids=[f"{p[0]}:{p[2]}" for p in PROBES],
 )
 def test_probe_trains(
-    tmp_path, ssl_folder, recipe, data, yaml_name, extra, metric_names
+    tmp_path,
+    ssl_folder,
+    librispeech,
+    recipe,
+    data,
+    yaml_name,
+    extra,
+    metric_names,
 ):
     """One epoch on the toy corpus gives finite metrics and layer
     weights that sum to one."""
@@ -99,7 +121,7 @@ def test_probe_trains(
         recipe,
         yaml_name,
         [
-            f"--data_folder={os.path.join(TOY_CORPUS_DIR, data)}",
+            f"--data_folder={data_folder(data, librispeech)}",
             f"--ssl_folder={ssl_folder}",
             f"--output_folder={out}",
             "--number_of_epochs=1",
@@ -154,7 +176,33 @@ def test_cached_features_train_identically(tmp_path, ssl_folder):
         len(open(tmp_path / "cache_True" / "save" / c).readlines()) - 1
         for c in csvs
     )
-    assert sum(f.endswith(".pt") for f in files) == n_utts
+    assert sum(f.endswith(".npy") for f in files) == n_utts
+
+
+def test_beam_search_decodes_both_test_sets(tmp_path, ssl_folder, librispeech):
+    """MP3S's decoding: the CTC beam search runs on test-clean and
+    test-other, each with its hypotheses file and metrics."""
+    out = tmp_path / "run"
+    brain = run_recipe(
+        "LibriSpeech/ASR",
+        "linear_ctc",
+        [
+            f"--data_folder={librispeech}",
+            f"--ssl_folder={ssl_folder}",
+            f"--output_folder={out}",
+            "--number_of_epochs=1",
+        ]
+        + TINY,
+    )
+    assert brain.hparams.test_decoder == "beam"
+    assert brain.searcher.beam_size == 143
+    assert sorted(brain.test_metrics) == ["test-clean", "test-other"]
+    for split in ("test-clean", "test-other"):
+        hyps = (out / f"test_hyps_{split}.txt").read_text().splitlines()
+        assert len(hyps) == 2 * 8  # REF and HYP of the 8 toy utterances
+    with open(out / "metrics.json", encoding="utf-8") as f:
+        metrics = json.load(f)["metrics"]
+    assert metrics["WER test-clean"] == metrics["WER test-other"]  # a copy
 
 
 def test_missing_annotations_are_named(tmp_path, ssl_folder):

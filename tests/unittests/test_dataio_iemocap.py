@@ -159,3 +159,31 @@ def test_exclusions(tmp_path):
         str(root), str(tmp_path / "out2"), resample=True, progress=False
     )
     assert wavs[2].stem in _labels(csvs["test"])
+
+
+@pytest.mark.parametrize("speaker", [1, 4, 9])
+def test_speaker_split(tmp_path, speaker):
+    """MP3S's fold: the test speaker is alone in test, the other speaker
+    of its session validates, the four other sessions train; no test
+    speaker appears in train or valid."""
+    csvs = prepare_iemocap(
+        IEMOCAP, str(tmp_path), test_speaker=speaker, progress=False
+    )
+    rows = {s: read_csv(csvs[s]) for s in ("train", "valid", "test")}
+    session, gender = (speaker + 1) // 2, "F" if speaker % 2 else "M"
+    other = "M" if gender == "F" else "F"
+    speakers = {s: {r["spk_id"] for r in rows[s]} for s in rows}
+    assert speakers["test"] == {f"Ses{session:02d}{gender}"}
+    assert speakers["valid"] == {f"Ses{session:02d}{other}"}
+    assert not speakers["test"] & (speakers["train"] | speakers["valid"])
+    assert {r["session"] for r in rows["train"]} == {
+        str(s) for s in range(1, 6) if s != session
+    }
+    everything = {**_expected(session)}
+    split = {r["ID"] for s in ("valid", "test") for r in rows[s]}
+    assert split == set(everything)  # the session's two speakers, all
+
+
+def test_speaker_out_of_range(tmp_path):
+    with pytest.raises(ValueError, match="speakers are 1 to 10"):
+        prepare_iemocap(IEMOCAP, str(tmp_path), test_speaker=11)

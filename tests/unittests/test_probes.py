@@ -190,4 +190,122 @@ def test_cached_brain_features_match(tmp_path, ssl_folder):
     torch.testing.assert_close(cached_lens, plain_lens)
     torch.testing.assert_close(cached, plain, atol=2e-2, rtol=2e-3)
     files = [f for _, _, fs in os.walk(tmp_path / "cache") for f in fs]
-    assert sum(f.endswith(".pt") for f in files) == len(SAMPLES)
+    assert sum(f.endswith(".npy") for f in files) == len(SAMPLES)
+
+
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_standardized_layer_sum(layer_norm):
+    """With statistics, the layer sum is the weighted sum of the layers
+    standardised per dimension (the fused path equals the plain
+    formula), padded frames are zero, and the statistics are buffers
+    that a state dict carries."""
+    torch.manual_seed(0)
+    x = 200.0 + 30.0 * torch.randn(3, 2, 5, 8)
+    mean, std = x.mean(dim=(1, 2)), x.std(dim=(1, 2))
+    layer_sum = WeightedLayerSum(
+        3, dim=8, standardize="frame", layer_norm=layer_norm
+    )
+    assert layer_sum.needs_statistics()
+    torch.testing.assert_close(layer_sum(x), layer_sum(x))
+    with torch.no_grad():
+        layer_sum.weights.copy_(torch.tensor([0.3, -1.0, 2.0]))
+    layer_sum.set_statistics(mean, std)
+    z = (x - mean[:, None, None]) / std[:, None, None]
+    if layer_norm:
+        z = torch.nn.functional.layer_norm(z, (8,))
+    expected = torch.einsum("l,lbtd->btd", layer_sum.layer_weights(), z)
+    torch.testing.assert_close(layer_sum(x), expected, atol=1e-5, rtol=1e-5)
+    out = layer_sum(x, torch.tensor([1.0, 0.6]))
+    assert out[1, 3:].abs().max() == 0
+    torch.testing.assert_close(out[1, :3], expected[1, :3])
+    copy = WeightedLayerSum(3, dim=8, standardize="frame")
+    copy.load_state_dict(layer_sum.state_dict())
+    assert not copy.needs_statistics()
+    torch.testing.assert_close(copy.std, std)
+
+
+def test_statistics_from_the_training_set(ssl_folder):
+    """ProbeBrain.standardize_from sets per-layer statistics: the
+    standardised training features have zero mean and unit variance per
+    dimension (over frames, or over utterance means)."""
+    from speechbrain.dataio.dataset import DynamicItemDataset
+
+    from summary_ssl.probes.brain import ProbeBrain
+    from summary_ssl.probes.heads import masked_mean
+
+    wavs, _ = _batch()
+    data = DynamicItemDataset(
+        {f"u{i}": {"n": n} for i, n in enumerate(SAMPLES)}
+    )
+    data.add_dynamic_item(
+        lambda uid: wavs[int(uid[1:]), : SAMPLES[int(uid[1:])]], "id", "sig"
+    )
+    data.set_output_keys(["id", "sig"])
+    extractor = FrozenFeatures("ssl", ssl_folder)
+    hidden, lens = extractor(wavs, torch.tensor(SAMPLES) / max(SAMPLES))
+    for level in ("frame", "utterance"):
+        layer_sum = WeightedLayerSum(3, dim=32, standardize=level)
+        brain = ProbeBrain(
+            modules={"extractor": extractor, "layer_sum": layer_sum},
+            hparams={},
+            run_opts={"device": "cpu"},
+        )
+        brain.standardize_from(data, {"batch_size": 2})
+        z = (hidden - layer_sum.mean[:, None, None]) / layer_sum.std[
+            :, None, None
+        ]
+        if level == "utterance":
+            pooled = torch.stack([masked_mean(layer, lens) for layer in z])
+            values = pooled.reshape(-1, 32)
+        else:
+            T = hidden.shape[2]
+            frames = torch.round(lens * T).long()
+            values = torch.cat(
+                [z[:, i, : frames[i]].reshape(-1, 32) for i in range(3)]
+            )
+        assert values.mean(0).abs().max() < 1e-3
+        var = values.pow(2).mean(0)
+        assert ((var - 1).abs() < 1e-3).float().mean() > 0.9
+
+
+def test_speaker_crops_do_not_depend_on_the_audio(tmp_path, ssl_folder):
+    """The training crop has crop_seconds of frames whether the batch's
+    features come from the encoder or from the cache (whose batches carry
+    a placeholder waveform), and the layer sum sees the crop only."""
+    import speechbrain as sb
+    from speechbrain.dataio.batch import PaddedBatch
+
+    from summary_ssl.probes.verification import SpeakerProbeBrain
+
+    class Recorder(torch.nn.Module):
+        def forward(self, feats, lens):
+            self.shape = feats.shape
+            return feats.mean(dim=1)
+
+    wavs, _ = _batch([48000, 40000])  # 3 s and 2.5 s
+    extractor = FrozenFeatures("ssl", ssl_folder)
+    assert extractor.frame_rate == pytest.approx(50.0, abs=0.5)
+    probe = Recorder()
+    brain = SpeakerProbeBrain(
+        modules={
+            "extractor": extractor,
+            "layer_sum": WeightedLayerSum(3),
+            "probe": probe,
+        },
+        hparams={
+            "cache_features": True,
+            "feature_cache": str(tmp_path / "cache"),
+            "crop_seconds": 1.0,
+            "crop_waveform": False,
+        },
+        run_opts={"device": "cpu"},
+    )
+    full = [{"id": f"u{i}", "sig": wavs[i]} for i in range(2)]
+    placeholder = [{"id": f"u{i}", "sig": torch.zeros(1)} for i in range(2)]
+    shapes = []
+    for items in (full, placeholder):  # encoder, then cache
+        brain.compute_forward(PaddedBatch(items), sb.Stage.TRAIN)
+        shapes.append(tuple(probe.shape))
+    assert shapes[0] == shapes[1] == (2, 50, 32)
+    brain.compute_forward(PaddedBatch(placeholder), sb.Stage.VALID)
+    assert probe.shape[1] > 140  # validation: whole utterances

@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """MP3S probe: IEMOCAP emotion recognition on a frozen encoder.
 
-One run is one leave-one-session-out fold (``test_session``); the
-benchmark runner (``../../run_benchmark.py --er_folds all``) runs the five
-folds and averages them. The frozen encoder's layers are mixed by learned
+One run is one fold: by default MP3S's leave-one-speaker-out fold
+(``split: speaker``, ``test_speaker`` 1 to 10), or a leave-one-session-out
+fold (``split: session``, ``test_session``); the benchmark runner
+(``../../run_benchmark.py --er_folds all``) runs every fold and averages
+them. The frozen encoder's layers are mixed by learned
 softmax weights and fed to a probe (mean pooling + linear, or a small
 ECAPA-TDNN); the encoder never trains.
 
 To run::
 
     python train.py hparams/linear.yaml --data_folder=/path/to/IEMOCAP \\
-        --ssl_folder=/path/to/exported_encoder --test_session=5
+        --ssl_folder=/path/to/exported_encoder --test_speaker=1
 
 Authors
  * summary_ssl contributors 2026
@@ -20,7 +22,6 @@ import os
 import sys
 
 import speechbrain as sb
-from hyperpyyaml import load_hyperpyyaml
 from iemocap_prepare import prepare_iemocap
 
 from summary_ssl.probes.brain import fit_probe
@@ -30,6 +31,7 @@ from summary_ssl.probes.data import (
     csv_datasets,
     loader_options,
 )
+from summary_ssl.probes.protocols import load_hparams
 
 
 def dataio_prepare(hparams, csv_files):
@@ -52,11 +54,20 @@ def dataio_prepare(hparams, csv_files):
     return datasets, encoder
 
 
+def split_speaker(hparams):
+    """The test speaker of a leave-one-speaker-out fold, None for a
+    leave-one-session-out fold."""
+    if hparams["split"] == "speaker":
+        return hparams["test_speaker"]
+    if hparams["split"] == "session":
+        return None
+    raise ValueError(f"split must be speaker or session: {hparams['split']}")
+
+
 def main(argv=None):
     """Prepares the fold, trains the probe, tests the best checkpoint."""
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
+    hparams, overrides = load_hparams(hparams_file, overrides)
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],
         hyperparams_to_save=hparams_file,
@@ -67,6 +78,7 @@ def main(argv=None):
         "save_folder": hparams["save_folder"],
         "test_session": hparams["test_session"],
         "valid_session": hparams["valid_session"],
+        "test_speaker": split_speaker(hparams),
         "sample_rate": hparams["sample_rate"],
         "skip_prep": hparams["skip_prep"],
     }

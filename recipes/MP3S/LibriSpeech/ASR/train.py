@@ -3,8 +3,10 @@
 
 The frozen encoder's layers are mixed by learned softmax weights and fed
 to a probe (a 2-layer BiLSTM, or a single linear layer) trained with CTC
-over characters; the encoder never trains. Test hypotheses come from
-greedy CTC decoding (no language model): WER and CER.
+over characters; the encoder never trains. Validation decodes greedily;
+each test set (``test_splits``: test-clean and test-other) is decoded with
+``test_decoder`` (MP3S: a CTC beam search, beam 143, no language model):
+WER and CER per test set.
 
 To run::
 
@@ -20,13 +22,13 @@ import os
 import sys
 
 import speechbrain as sb
-from hyperpyyaml import load_hyperpyyaml
 from librispeech_prepare import prepare_librispeech
 from speechbrain.dataio.dataio import merge_csvs
 
 from summary_ssl.probes.asr import CTCProbeBrain
 from summary_ssl.probes.brain import fit_probe
 from summary_ssl.probes.data import csv_datasets, loader_options
+from summary_ssl.probes.protocols import load_hparams
 
 
 def train_csv(hparams, csv_files):
@@ -50,11 +52,13 @@ def dataio_prepare(hparams, csv_files):
     """Datasets with ``sig``, ``wrd`` and ``tokens`` (characters); returns
     them and the character encoder (blank at ``blank_index``)."""
     datasets = csv_datasets(
-        {
-            "train": train_csv(hparams, csv_files),
-            "valid": csv_files[hparams["dev_split"]],
-            "test": csv_files[hparams["test_split"]],
-        },
+        dict(
+            {
+                "train": train_csv(hparams, csv_files),
+                "valid": csv_files[hparams["dev_split"]],
+            },
+            **{split: csv_files[split] for split in hparams["test_splits"]},
+        ),
         sorting=hparams["sorting"],
         sample_rate=hparams["sample_rate"],
     )
@@ -86,15 +90,14 @@ def dataio_prepare(hparams, csv_files):
 def main(argv=None):
     """Prepares the data, trains the probe, tests the best checkpoint."""
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
+    hparams, overrides = load_hparams(hparams_file, overrides)
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],
         hyperparams_to_save=hparams_file,
         overrides=overrides,
     )
     splits = list(hparams["train_splits"])
-    splits += [hparams["dev_split"], hparams["test_split"]]
+    splits += [hparams["dev_split"]] + list(hparams["test_splits"])
     prepare_kwargs = {
         "data_folder": hparams["data_folder"],
         "save_folder": hparams["save_folder"],
@@ -114,10 +117,20 @@ def main(argv=None):
         len(tokenizer),
         tokenizer=tokenizer,
     )
-    brain.evaluate(
-        datasets["test"],
-        min_key="WER",
-        test_loader_kwargs=loader_options(hparams, "test"),
+    for split in hparams["test_splits"]:
+        brain.test_name = split
+        brain.evaluate(
+            datasets[split],
+            min_key="WER",
+            test_loader_kwargs=loader_options(hparams, "test"),
+        )
+    metrics = {}
+    for split, stats in brain.test_metrics.items():
+        metrics.update({f"{key} {split}": v for key, v in stats.items()})
+    first = brain.test_metrics[hparams["test_splits"][0]]
+    brain.write_metrics(
+        dict(metrics, **first),
+        extra={"test_decoder": hparams["test_decoder"]},
     )
     return brain
 

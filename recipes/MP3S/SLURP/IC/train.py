@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""MP3S probe: SLURP intent or scenario classification on a frozen encoder.
+"""MP3S probe: SLURP scenario or intent classification on a frozen encoder.
 
 The frozen encoder's layers are mixed by learned softmax weights and fed to
 a probe (mean pooling + linear, or a BiLSTM); the encoder never trains.
@@ -9,8 +9,12 @@ To run::
     python train.py hparams/linear.yaml --data_folder=/path/to/SLURP \\
         --ssl_folder=/path/to/exported_encoder
 
-Add ``--label=scenario`` for the 18-way task that SpeechBrain's MP3S calls
-"IC", ``--features=fbank`` or ``--random_init=True`` for the baselines.
+The default ``label: scenario`` is the 18-way task that SpeechBrain's MP3S
+calls "IC"; ``--label=intent`` classifies the intents. ``--features=fbank``
+or ``--random_init=True`` run the baselines, ``--protocol=fast`` cheaper
+settings. With ``--data_source=labelled_folder``, ``data_folder`` is any
+``<label>/<file>`` folder (e.g. keyword recordings), split by
+:func:`summary_ssl.dataio.labelled_folder.prepare_labelled_folder`.
 
 Authors
  * summary_ssl contributors 2026
@@ -20,9 +24,9 @@ import os
 import sys
 
 import speechbrain as sb
-from hyperpyyaml import load_hyperpyyaml
 from slurp_prepare import prepare_slurp
 
+from summary_ssl.dataio.labelled_folder import prepare_labelled_folder
 from summary_ssl.probes.brain import fit_probe
 from summary_ssl.probes.classification import ClassifierProbeBrain
 from summary_ssl.probes.data import (
@@ -30,23 +34,52 @@ from summary_ssl.probes.data import (
     csv_datasets,
     loader_options,
 )
+from summary_ssl.probes.protocols import load_hparams
 
 SPLITS = {"train": "train", "valid": "devel", "test": "test"}
 
 
-def dataio_prepare(hparams, csv_files):
-    """Datasets with ``sig`` and the chosen label; returns them and the
-    label encoder."""
+def prepare(hparams):
+    """Prepares the data; returns (split -> CSV path, label column)."""
+    if hparams["data_source"] == "labelled_folder":
+        prepare_fn, column = prepare_labelled_folder, "label"
+        kwargs = {"split_ratio": hparams["split_ratio"]}
+        names = {name: name for name in SPLITS}
+    elif hparams["data_source"] == "slurp":
+        if hparams["label"] not in ("intent", "scenario"):
+            raise ValueError("label must be intent or scenario")
+        prepare_fn, column = prepare_slurp, hparams["label"]
+        kwargs = {
+            "splits": list(SPLITS.values()),
+            "microphones": hparams["microphones"],
+        }
+        names = SPLITS
+    else:
+        raise ValueError("data_source must be slurp or labelled_folder")
+    kwargs.update(
+        data_folder=hparams["data_folder"],
+        save_folder=hparams["save_folder"],
+        sample_rate=hparams["sample_rate"],
+        skip_prep=hparams["skip_prep"],
+    )
+    sb.utils.distributed.run_on_main(prepare_fn, kwargs=kwargs)
+    csv_files = prepare_fn(**dict(kwargs, skip_prep=True))
+    return {name: csv_files[split] for name, split in names.items()}, column
+
+
+def dataio_prepare(hparams, csv_files, column):
+    """Datasets with ``sig`` and the label in CSV column ``column``;
+    returns them and the label encoder."""
     datasets = csv_datasets(
-        {name: csv_files[split] for name, split in SPLITS.items()},
+        csv_files,
         sorting=hparams["sorting"],
         sample_rate=hparams["sample_rate"],
     )
     encoder = add_label_pipeline(
         datasets,
-        hparams["label"],
+        column,
         hparams["label_encoder"],
-        os.path.join(hparams["save_folder"], f"{hparams['label']}.txt"),
+        os.path.join(hparams["save_folder"], f"{column}.txt"),
     )
     sb.dataio.dataset.set_output_keys(
         list(datasets.values()), ["id", "sig", "label_encoded"]
@@ -57,26 +90,14 @@ def dataio_prepare(hparams, csv_files):
 def main(argv=None):
     """Prepares the data, trains the probe, tests the best checkpoint."""
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
-    if hparams["label"] not in ("intent", "scenario"):
-        raise ValueError("label must be intent or scenario")
+    hparams, overrides = load_hparams(hparams_file, overrides)
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],
         hyperparams_to_save=hparams_file,
         overrides=overrides,
     )
-    prepare_kwargs = {
-        "data_folder": hparams["data_folder"],
-        "save_folder": hparams["save_folder"],
-        "splits": list(SPLITS.values()),
-        "microphones": hparams["microphones"],
-        "sample_rate": hparams["sample_rate"],
-        "skip_prep": hparams["skip_prep"],
-    }
-    sb.utils.distributed.run_on_main(prepare_slurp, kwargs=prepare_kwargs)
-    csv_files = prepare_slurp(**dict(prepare_kwargs, skip_prep=True))
-    datasets, encoder = dataio_prepare(hparams, csv_files)
+    csv_files, column = prepare(hparams)
+    datasets, encoder = dataio_prepare(hparams, csv_files, column)
 
     brain = fit_probe(
         ClassifierProbeBrain, hparams, run_opts, datasets, len(encoder)

@@ -3,14 +3,20 @@
 
 The frozen encoder's layers are mixed by learned softmax weights and fed
 to an x-vector or ECAPA-TDNN probe trained to classify the training
-speakers (additive angular margin softmax); the encoder never trains. The
-trials of ``veri_test2.txt`` are scored by the cosine similarity of the
-embeddings: EER and minDCF.
+speakers (additive angular margin softmax) on random 3-second crops; the
+encoder never trains. The trials of ``veri_test2.txt`` are scored by the
+cosine similarity of the embeddings of the whole utterances: EER and
+minDCF.
 
 To run::
 
     python train.py hparams/xvector.yaml --data_folder=/path/to/VoxCeleb1 \\
         --ssl_folder=/path/to/exported_encoder
+
+With ``--data_source=speaker_folder``, ``data_folder`` holds the test
+speakers (every pair of their files is a trial) and ``train_folder`` the
+training speakers, in ``<speaker>/<file>`` folders or LibriSpeech-named
+files (see :mod:`summary_ssl.dataio.speaker_folder`).
 
 Authors
  * summary_ssl contributors 2026
@@ -20,26 +26,93 @@ import os
 import sys
 
 import speechbrain as sb
-from hyperpyyaml import load_hyperpyyaml
 from voxceleb_prepare import prepare_voxceleb
 
-from summary_ssl.dataio.prepare_utils import read_csv
+from summary_ssl.dataio.prepare_utils import read_csv, write_csv
+from summary_ssl.dataio.speaker_folder import prepare_speaker_folder
 from summary_ssl.probes.brain import fit_probe
 from summary_ssl.probes.data import (
     add_label_pipeline,
     csv_datasets,
     loader_options,
 )
+from summary_ssl.probes.protocols import load_hparams
 from summary_ssl.probes.verification import SpeakerProbeBrain
+
+
+def prepare(hparams):
+    """Prepares the data; returns ``train``, ``dev``, ``test`` and
+    ``trials`` CSV paths."""
+    kwargs = {
+        "data_folder": hparams["data_folder"],
+        "save_folder": hparams["save_folder"],
+        "sample_rate": hparams["sample_rate"],
+        "skip_prep": hparams["skip_prep"],
+    }
+    if hparams["data_source"] == "voxceleb":
+        prepare_fn = prepare_voxceleb
+        kwargs.update(
+            verification_pairs_file=hparams["verification_file"],
+            dev_ratio=hparams["dev_ratio"],
+            seed=hparams["seed"],
+        )
+    elif hparams["data_source"] == "speaker_folder":
+        if not hparams["train_folder"]:
+            raise ValueError("data_source speaker_folder needs train_folder")
+        prepare_fn = prepare_speaker_folder
+        kwargs.update(train_folder=hparams["train_folder"])
+    else:
+        raise ValueError("data_source must be voxceleb or speaker_folder")
+    sb.utils.distributed.run_on_main(prepare_fn, kwargs=kwargs)
+    return prepare_fn(**dict(kwargs, skip_prep=True))
+
+
+def segment_rows(csv_path, seconds, save_folder):
+    """MP3S's training epoch: one row per whole ``seconds`` of each
+    utterance (at least one), each read as its own random crop.
+
+    Arguments
+    ---------
+    csv_path : str
+        The training CSV.
+    seconds : float
+        The crop length.
+    save_folder : str
+        Where the expanded CSV goes.
+
+    Returns
+    -------
+    str
+        The expanded CSV (IDs ``<id>@<k>``).
+    """
+    rows = []
+    for row in read_csv(csv_path):
+        duration = float(row["duration"])
+        for k in range(max(1, int(duration // seconds))):
+            rows.append(dict(row, ID=f"{row['ID']}@{k}", duration=duration))
+    path = os.path.join(save_folder, "train_segments.csv")
+    sb.utils.distributed.run_on_main(
+        write_csv, args=[path, rows, list(rows[0]) if rows else ["ID"]]
+    )
+    return path
 
 
 def dataio_prepare(hparams, csv_files):
     """Training/validation datasets with speaker labels, the test
     utterances, the trials and the label encoder."""
+    train_csv = csv_files["train"]
+    if hparams["train_segments"]:
+        train_csv = segment_rows(
+            train_csv, hparams["crop_seconds"], hparams["save_folder"]
+        )
     datasets = csv_datasets(
-        {"train": csv_files["train"], "valid": csv_files["dev"]},
+        {"train": train_csv, "valid": csv_files["dev"]},
         sorting=hparams["sorting"],
         sample_rate=hparams["sample_rate"],
+        crop_seconds=(
+            hparams["crop_seconds"] if hparams["crop_waveform"] else None
+        ),
+        crop_splits=("train", "valid"),
     )
     encoder = add_label_pipeline(
         datasets,
@@ -64,24 +137,13 @@ def dataio_prepare(hparams, csv_files):
 def main(argv=None):
     """Prepares the data, trains the probe, scores the trials."""
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
+    hparams, overrides = load_hparams(hparams_file, overrides)
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],
         hyperparams_to_save=hparams_file,
         overrides=overrides,
     )
-    prepare_kwargs = {
-        "data_folder": hparams["data_folder"],
-        "save_folder": hparams["save_folder"],
-        "verification_pairs_file": hparams["verification_file"],
-        "dev_ratio": hparams["dev_ratio"],
-        "seed": hparams["seed"],
-        "sample_rate": hparams["sample_rate"],
-        "skip_prep": hparams["skip_prep"],
-    }
-    sb.utils.distributed.run_on_main(prepare_voxceleb, kwargs=prepare_kwargs)
-    csv_files = prepare_voxceleb(**dict(prepare_kwargs, skip_prep=True))
+    csv_files = prepare(hparams)
     datasets, test, trials, encoder = dataio_prepare(hparams, csv_files)
 
     brain = fit_probe(

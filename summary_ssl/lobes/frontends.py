@@ -75,6 +75,10 @@ def masked_normalize(x, lengths, dim, eps=1e-5):
     return (x - mean) / torch.sqrt(var + eps) * valid
 
 
+# Dimensions of (B, T, n_mels) filterbanks that the statistics pool over.
+NORMALISATIONS = {"channel": (1,), "utterance": (1, 2)}
+
+
 class FbankCNNFrontEnd(nn.Module):
     """The SummaryMixing SSL paper's ``mel_cnn_base`` front end, to 50 Hz.
 
@@ -110,6 +114,13 @@ class FbankCNNFrontEnd(nn.Module):
         Kernel sizes of the convolutions.
     strides : list of int
         Strides of the convolutions (over time).
+    normalisation : str
+        ``channel`` (the paper's: one mean and variance per filterbank
+        channel over the utterance) or ``utterance`` (one mean and
+        variance per utterance over all channels). Per-channel statistics
+        remove the utterance's long-term average spectrum, the main cue of
+        a speaker (and channel) in mean-pooled features; ``utterance``
+        keeps the spectral shape and removes only the level.
 
     Example
     -------
@@ -130,8 +141,15 @@ class FbankCNNFrontEnd(nn.Module):
         channels=(512, 512),
         kernel_sizes=(3, 3),
         strides=(2, 1),
+        normalisation="channel",
     ):
         super().__init__()
+        if normalisation not in NORMALISATIONS:
+            raise ValueError(
+                f"normalisation must be one of {NORMALISATIONS}, "
+                f"not {normalisation!r}"
+            )
+        self.norm_dims = NORMALISATIONS[normalisation]
         if not len(channels) == len(kernel_sizes) == len(strides):
             raise ValueError(
                 "channels, kernel_sizes and strides need one entry per conv"
@@ -191,7 +209,7 @@ class FbankCNNFrontEnd(nn.Module):
             wavs = masked_normalize(wavs.float(), lengths, dim=(1,))
             feats = self.fbank(wavs)  # (B, T, n_mels)
         frames = lengths // self.hop + 1
-        x = masked_normalize(feats, frames, dim=(1,))  # per channel
+        x = masked_normalize(feats, frames, dim=self.norm_dims)
         x = x.transpose(1, 2)  # (B, C, T)
         for conv, norm, kernel, stride in zip(
             self.convs, self.norms, self.kernel_sizes, self.strides

@@ -49,6 +49,11 @@ class Wav2Vec2Encoder(nn.Module):
         as SpeechBrain's ``EncoderWrapper``) or None (no positions: the
         encoder's depthwise convolutions are then its only source of
         order).
+    feature_grad_mult : float
+        Scale of the gradient that reaches the front end (fairseq's
+        ``feature_grad_mult``: 0.1 in its wav2vec 2.0 base model; 1.0
+        leaves it alone). The latents are the quantiser's input: a front
+        end trained at the full rate can collapse them onto a few codes.
 
     Example
     -------
@@ -75,8 +80,10 @@ class Wav2Vec2Encoder(nn.Module):
         d_model,
         dropout_input=0.1,
         positional_encoding="sinusoidal",
+        feature_grad_mult=1.0,
     ):
         super().__init__()
+        self.feature_grad_mult = float(feature_grad_mult)
         if positional_encoding not in POSITIONAL_ENCODINGS:
             raise ValueError(
                 f"positional_encoding must be one of {POSITIONAL_ENCODINGS}, "
@@ -131,6 +138,8 @@ class Wav2Vec2Encoder(nn.Module):
         latents, frame_lengths = self.frontend(
             wavs, self.sample_lengths(wavs, wav_lens)
         )
+        if self.feature_grad_mult != 1.0:
+            latents = scale_grad(latents, self.feature_grad_mult)
         padding = padding_mask(frame_lengths, latents.shape[1])
         valid = (~padding).unsqueeze(-1)
         features_pen = (latents.float().pow(2) * valid).sum() / (
@@ -156,3 +165,16 @@ class Wav2Vec2Encoder(nn.Module):
         if output_hidden_states:
             result["hidden_states"] = torch.stack(out[2])
         return result
+
+
+def scale_grad(x, scale):
+    """``x`` in the forward pass, ``scale`` times its gradient backward.
+
+    Example
+    -------
+    >>> x = torch.ones(3, requires_grad=True)
+    >>> scale_grad(x, 0.1).sum().backward()
+    >>> x.grad
+    tensor([0.1000, 0.1000, 0.1000])
+    """
+    return x * scale + x.detach() * (1.0 - scale)

@@ -312,3 +312,62 @@ def test_recipe_builds_the_papers_model(tmp_path):
     total = sum(p.numel() for p in model.parameters())
     total += sum(p.numel() for p in hparams["objective"].parameters())
     assert 154e6 < total < 156e6
+
+
+class _Fixed(torch.nn.Module):
+    """Stands in for the filterbank: returns fixed features."""
+
+    def __init__(self, feats):
+        super().__init__()
+        self.feats = feats
+
+    def forward(self, wavs):
+        return self.feats
+
+
+def test_fbank_frontend_normalisation_scope():
+    # A per-channel offset of the log filterbanks (a fixed spectral tilt,
+    # as a speaker or a microphone gives) vanishes under the paper's
+    # per-channel normalisation and stays under the per-utterance one.
+    torch.manual_seed(0)
+    feats = torch.randn(1, 60, 40)
+    tilt = torch.linspace(-2.0, 2.0, 40)
+    wavs, lengths = torch.zeros(1, 160 * 59), torch.tensor([160 * 59])
+    for scope, same in (("channel", True), ("utterance", False)):
+        fe = FbankCNNFrontEnd(n_mels=40, channels=[8, 4], normalisation=scope)
+        outs = []
+        for x in (feats, feats + tilt):
+            fe.fbank = _Fixed(x)
+            outs.append(fe(wavs, lengths)[0])
+        assert torch.allclose(outs[0], outs[1], atol=1e-5) == same, scope
+    with pytest.raises(ValueError, match="normalisation"):
+        FbankCNNFrontEnd(n_mels=40, channels=[8, 4], normalisation="global")
+
+
+def test_feature_grad_mult_scales_only_the_front_end_gradient():
+    from summary_ssl.lobes.conformer import ConformerEncoder
+    from summary_ssl.lobes.wav2vec2 import Wav2Vec2Encoder
+
+    grads, outs = {}, {}
+    for mult in (1.0, 0.1):
+        torch.manual_seed(0)
+        model = Wav2Vec2Encoder(
+            FbankCNNFrontEnd(n_mels=40, channels=[8, 4]),
+            ConformerEncoder(1, 16, 32, 2, kernel_size=3),
+            d_model=16,
+            dropout_input=0.0,
+            feature_grad_mult=mult,
+        ).eval()
+        torch.manual_seed(1)
+        out = model(torch.randn(2, 8000), torch.tensor([1.0, 0.7]))
+        out["context"].pow(2).sum().backward()
+        outs[mult] = out["context"].detach()
+        grads[mult] = {
+            n: p.grad.clone()
+            for n, p in model.named_parameters()
+            if p.grad is not None
+        }
+    torch.testing.assert_close(outs[0.1], outs[1.0])
+    for name, grad in grads[1.0].items():
+        scale = 0.1 if name.startswith("frontend.") else 1.0
+        torch.testing.assert_close(grads[0.1][name], scale * grad)

@@ -48,7 +48,8 @@ from summary_ssl.probes.standardize import LayerStatistics
 #: name -> (normalisation, epochs, batch, probe lr, layer-weight lr or
 #: None for the probe's Adam): the fast protocol's linear probe first.
 CONFIGS = {
-    "fast (whiten, 40 ep, lr 1e-2, own 1e-3)": ("whiten", 40, 16, 1e-2, 1e-3),
+    "fast (whiten, 40 ep, lr 1e-2, own 2e-3)": ("whiten", 40, 16, 1e-2, 2e-3),
+    "own weight lr 1e-3": ("whiten", 40, 16, 1e-2, 1e-3),
     "own weight lr 1e-2 (MP3S's)": ("whiten", 40, 16, 1e-2, 1e-2),
     "std only": ("std", 40, 16, 1e-2, 1e-2),
     "raw layers": ("raw", 40, 16, 1e-2, 1e-2),

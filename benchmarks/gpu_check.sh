@@ -15,7 +15,7 @@
 #      summarymixing_w2v2 eager and compiled (the Brain's own regional
 #      compile), each followed by a torch.profiler report of one step
 #                                                     (budget <= 220 s)
-#   2. GPU-only tests (pytest -k "(gpu or cuda) and not dry_run") (<= 90 s)
+#   2. GPU-only tests (pytest -m cuda)                     (budget <= 90 s)
 #   3. encoder headline, T = 250, 1000, 4000: sb-RoPEMHA, SummaryMixing,
 #      FlashMHA eager, then per-layer compiled with dynamic shapes (one
 #      compilation per encoder, reused across T), then per-layer static
@@ -122,13 +122,14 @@ stage "step" "$B" "$PY" benchmarks/pretrain_step_bench.py \
     --max-seconds $((B - B / 8)) \
     --json "$OUT/step.json" "${STEP_ARGS[@]}"
 
-# 2. GPU-only tests (they select themselves by name; short, so that the
-#    encoder stage gets the time they leave). The dry run of this script
-#    has "gpu" in its name too: on the first visit it took the stage's
-#    whole budget, so it is left out.
+# 2. GPU-only tests (the ``cuda`` mark of tests/conftest.py's
+#    requires_cuda; short, so that the encoder stage gets the time they
+#    leave). Selecting them by name ("gpu or cuda") also picked this
+#    script's own dry-run test on the first visit, which took the stage's
+#    whole budget.
 B=$(budget $CAP_TESTS $((MIN_ENC + MIN_REPORT)))
 stage "gpu tests" "$B" "$PY" -m pytest tests -q -p no:cacheprovider \
-    --device "$TEST_DEVICE" -k "(gpu or cuda) and not dry_run"
+    --device "$TEST_DEVICE" -m cuda
 
 # 3. Encoder headline, eager then per-layer compiled, in the time left.
 B=$(budget $CAP_ENC $MIN_REPORT)

@@ -20,9 +20,14 @@ def device(request):
     return torch.device(name)
 
 
-requires_cuda = pytest.mark.skipif(
-    not torch.cuda.is_available(), reason="needs a CUDA GPU"
-)
+def requires_cuda(test):
+    """Marks a GPU-only test: skipped without CUDA, and marked ``cuda`` so
+    that ``pytest -m cuda`` (benchmarks/gpu_check.sh) selects exactly
+    these tests, whatever their names."""
+    skip = pytest.mark.skipif(
+        not torch.cuda.is_available(), reason="needs a CUDA GPU"
+    )
+    return pytest.mark.cuda(skip(test))
 
 
 def real_speech_dir():

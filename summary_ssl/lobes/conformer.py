@@ -472,7 +472,7 @@ class ConformerEncoder(nn.Module):
 
         output = src
         attention_lst = []
-        hidden_state_lst = [_zero_padding(output, padding)]
+        hidden_state_lst = [zero_padding(output, padding)]
         for i, layer in enumerate(self.layers):
             if keep is not None and not keep[i]:
                 output = output + _zero_touch(layer)
@@ -486,14 +486,23 @@ class ConformerEncoder(nn.Module):
             )
             attention_lst.append(attention)
             if output_hidden_states:
-                hidden_state_lst.append(_zero_padding(output, padding))
-        output = _zero_padding(self.norm(output), padding)
+                hidden_state_lst.append(zero_padding(output, padding))
+        output = zero_padding(self.norm(output), padding)
         if output_hidden_states:
             return output, attention_lst, hidden_state_lst
         return output, attention_lst
 
 
-def _zero_padding(x, padding):
+def zero_padding(x, padding):
+    """``x`` (B, T, D) with its padded frames (``padding`` (B, T), True =
+    padding) set to zero; ``x`` itself when ``padding`` is None.
+
+    Example
+    -------
+    >>> padding = torch.tensor([[False, False, True]])
+    >>> zero_padding(torch.ones(1, 3, 2), padding)[0, :, 0]
+    tensor([1., 1., 0.])
+    """
     if padding is None:
         return x
     return x.masked_fill(padding.unsqueeze(-1), 0.0)

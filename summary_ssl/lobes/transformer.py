@@ -23,6 +23,7 @@ import math
 import torch.nn as nn
 from speechbrain.nnet.attention import RelPosEncXL
 
+from summary_ssl.lobes.conformer import zero_padding
 from summary_ssl.lobes.mixers import build_mixer, check_attention_type
 from summary_ssl.utils.config import records_init
 
@@ -333,7 +334,7 @@ class TransformerEncoder(nn.Module):
         if self.rel_pos_enc is not None and pos_embs is None:
             pos_embs = self.rel_pos_enc(x)
         attention_lst = []
-        hidden_state_lst = [_zero_padding(x, padding)]
+        hidden_state_lst = [zero_padding(x, padding)]
         for layer in self.layers:
             x, attention = layer(
                 x,
@@ -343,16 +344,10 @@ class TransformerEncoder(nn.Module):
             )
             attention_lst.append(attention)
             if output_hidden_states:
-                hidden_state_lst.append(_zero_padding(x, padding))
+                hidden_state_lst.append(zero_padding(x, padding))
         if self.layer_norm_first:
             x = self.norm(x)
-        x = _zero_padding(x, padding)
+        x = zero_padding(x, padding)
         if output_hidden_states:
             return x, attention_lst, hidden_state_lst
         return x, attention_lst
-
-
-def _zero_padding(x, padding):
-    if padding is None:
-        return x
-    return x.masked_fill(padding.unsqueeze(-1), 0.0)

@@ -43,6 +43,7 @@ import time
 
 import numpy as np
 import torch
+from speechbrain.utils.metric_stats import EER
 
 from summary_ssl.dataio.audio_checks import load_audio
 from summary_ssl.probes.features import FbankFeatures
@@ -54,6 +55,9 @@ TRAIN_SHARE = 0.7
 
 
 def _order(path):
+    # The order the measured runs split by (numbers, then names as whole
+    # strings); labelled_folder.natural_key orders the UUID-named keywords
+    # differently, which would move files between train and test.
     stem = os.path.basename(path).rsplit(".", 1)[0]
     return (0, int(stem), "") if stem.isdigit() else (1, 0, stem)
 
@@ -178,19 +182,18 @@ def logreg(x_train, y_train, x_test, y_test, iters=300, l2=1e-3):
 
 
 def equal_error_rate(scores, same):
-    """EER (%) of scores where ``same`` marks target pairs.
+    """EER (%) of scores where ``same`` marks target pairs (SpeechBrain's
+    ``EER``, as the verification probe uses).
 
     Example
     -------
     >>> equal_error_rate(np.array([0.9, 0.8, 0.2, 0.1]), np.array([1, 1, 0, 0]))
     0.0
     """
-    order = np.argsort(-scores)
-    same = same[order].astype(float)
-    fnr = 1 - np.cumsum(same) / same.sum()
-    fpr = np.cumsum(1 - same) / (1 - same).sum()
-    i = np.argmin(np.abs(fnr - fpr))
-    return float(100 * (fnr[i] + fpr[i]) / 2)
+    scores = torch.as_tensor(scores, dtype=torch.float64)
+    same = torch.as_tensor(same, dtype=torch.bool)
+    eer, _ = EER(scores[same], scores[~same])
+    return float(100 * eer)
 
 
 def speaker_eer(x, speakers):

@@ -52,8 +52,11 @@ class Wav2Vec2Encoder(nn.Module):
     feature_grad_mult : float
         Scale of the gradient that reaches the front end (fairseq's
         ``feature_grad_mult``: 0.1 in its wav2vec 2.0 base model; 1.0
-        leaves it alone). The latents are the quantiser's input: a front
-        end trained at the full rate can collapse them onto a few codes.
+        leaves it alone). Under Adam a uniform scale of the front end's
+        whole gradient changes almost nothing (the update is invariant to
+        it up to ``eps``). 0 freezes the front end at its initialisation
+        (its parameters stop requiring gradients, so DDP and the optimizer
+        skip them).
 
     Example
     -------
@@ -84,12 +87,18 @@ class Wav2Vec2Encoder(nn.Module):
     ):
         super().__init__()
         self.feature_grad_mult = float(feature_grad_mult)
+        if not self.feature_grad_mult >= 0:
+            raise ValueError(
+                f"feature_grad_mult must be >= 0, not {feature_grad_mult!r}"
+            )
         if positional_encoding not in POSITIONAL_ENCODINGS:
             raise ValueError(
                 f"positional_encoding must be one of {POSITIONAL_ENCODINGS}, "
                 f"not {positional_encoding!r}"
             )
         self.frontend = frontend
+        if self.feature_grad_mult == 0:
+            frontend.requires_grad_(False)
         self.encoder = encoder
         self.input_proj = nn.Linear(frontend.out_dim, d_model)
         self.dropout_input = nn.Dropout(dropout_input)
@@ -138,7 +147,7 @@ class Wav2Vec2Encoder(nn.Module):
         latents, frame_lengths = self.frontend(
             wavs, self.sample_lengths(wavs, wav_lens)
         )
-        if self.feature_grad_mult != 1.0:
+        if self.feature_grad_mult not in (0.0, 1.0):
             latents = scale_grad(latents, self.feature_grad_mult)
         padding = padding_mask(frame_lengths, latents.shape[1])
         valid = (~padding).unsqueeze(-1)

@@ -371,3 +371,28 @@ def test_feature_grad_mult_scales_only_the_front_end_gradient():
     for name, grad in grads[1.0].items():
         scale = 0.1 if name.startswith("frontend.") else 1.0
         torch.testing.assert_close(grads[0.1][name], scale * grad)
+
+
+def test_feature_grad_mult_zero_freezes_the_front_end():
+    from summary_ssl.lobes.conformer import ConformerEncoder
+    from summary_ssl.lobes.wav2vec2 import Wav2Vec2Encoder
+
+    def build(mult):
+        return Wav2Vec2Encoder(
+            FbankCNNFrontEnd(n_mels=40, channels=[8, 4]),
+            ConformerEncoder(1, 16, 32, 2, kernel_size=3),
+            d_model=16,
+            feature_grad_mult=mult,
+        )
+
+    model = build(0)
+    out = model(torch.randn(2, 8000), torch.tensor([1.0, 0.7]))
+    out["context"].pow(2).sum().backward()
+    for name, p in model.named_parameters():
+        frozen = name.startswith("frontend.")
+        assert p.requires_grad != frozen, name
+        if name != "mask_emb":  # no mask given here
+            assert (p.grad is None) == frozen, name
+    with pytest.raises(ValueError, match="feature_grad_mult"):
+        build(-0.1)
+

@@ -1,11 +1,13 @@
 # Two entry points for a fresh machine (see README.md):
 #   make demo  - set up, then pretrain + probe on the bundled toy corpus
 #   make test  - set up, then run every test
+# and, with the shared real recordings beside the checkout:
+#   make real-speech-check - pretrain + probe on real speech (~30 min, 2 cores)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup system-deps demo test lint
+.PHONY: setup system-deps demo test lint real-speech-check
 
 setup: $(VENV)/.installed
 
@@ -18,6 +20,10 @@ $(VENV)/.installed: requirements.txt setup.py
 
 demo: setup
 	$(PY) tools/demo.py
+
+REAL_SPEECH_WORK ?= /tmp/summary_ssl_real_speech
+real-speech-check: setup
+	$(PY) tools/real_speech_check.py --work $(REAL_SPEECH_WORK)
 
 # espeak-ng is only needed to regenerate the toy corpus (one test, skipped
 # without it); installed when we are root with apt, never required.

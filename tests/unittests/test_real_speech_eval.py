@@ -41,3 +41,44 @@ def test_pretraining_folders_hold_no_probe_test_file(real_speech, tmp_path):
     assert len(linked["valid"]) == 3 * len(rse.keyword_blocks(real_speech))
     assert probe_train - linked["valid"] <= linked["train"]
     assert len(test) == 60 * 6 and len(train) == 100 * 6
+
+
+def _load_check():
+    import sys
+
+    sys.path.insert(0, os.path.dirname(TOOL))
+    try:
+        path = os.path.join(os.path.dirname(TOOL), "real_speech_check.py")
+        spec = importlib.util.spec_from_file_location("real_speech_check", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(os.path.dirname(TOOL))
+    return mod
+
+
+def test_check_summary_and_verdict():
+    """The check's table takes the best layer (highest accuracy, lowest
+    EER) and the top one, and says "wins" only on a strict improvement."""
+    check = _load_check()
+
+    def rows(*layers):
+        return [
+            {"layer": i, "kw100": a, "kw10": b, "sv_eer": c}
+            for i, (a, b, c) in enumerate(layers)
+        ]
+
+    ssl = check.summary("pretrained", rows((90, 60, 5.0), (97, 70, 9.0)), 1)
+    assert (ssl["kw100"], ssl["kw10"], ssl["sv_eer"]) == (97, 70, 5.0)
+    assert ssl["cells"] == ("97 / 97", "70 / 70", "5.0 / 9.0")
+    rand = check.summary("random-init", rows((97, 65, 3.0)), 1)
+    fbank = check.summary("fbank", rows((85, 58, 6.5)), 1)
+    lines = check.verdict([(ssl, []), (rand, []), (fbank, [])])
+    assert lines == [
+        "keywords, 100 labels: pretrained 97 vs random-init 97: does NOT win",
+        "keywords, 100 labels: pretrained 97 vs fbank 85: wins",
+        "keywords, 10 labels: pretrained 70 vs random-init 65: wins",
+        "keywords, 10 labels: pretrained 70 vs fbank 58: wins",
+        "speaker EER: pretrained 5.0 vs random-init 3.0: does NOT win",
+        "speaker EER: pretrained 5.0 vs fbank 6.5: wins",
+    ]

@@ -1,4 +1,4 @@
-"""Does pretraining learn on real speech? One command, about 30 minutes on
+"""Does pretraining learn on real speech? One command, about 25 minutes on
 2 CPU cores (issue 9, item 3).
 
 It links the pretraining audio of ``real_speech/`` in place (see
@@ -147,7 +147,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", required=True, help="working folder")
     parser.add_argument("--root", default=rse.DEFAULT_ROOT)
-    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument(
         "--set",
         action="append",

@@ -395,4 +395,3 @@ def test_feature_grad_mult_zero_freezes_the_front_end():
             assert (p.grad is None) == frozen, name
     with pytest.raises(ValueError, match="feature_grad_mult"):
         build(-0.1)
-

@@ -76,6 +76,7 @@ class W2V2Brain(PretrainingBrain):
             mask,
             out["features_pen"],
             num_slots=num_slots,
+            padding=out["padding"],
         )
         return self.record_stats(stats, batch, stage)
 

@@ -3,6 +3,7 @@
 
 loss = L_contrastive + diversity_weight * L_diversity
        + feature_penalty_weight * mean(latents^2)          (Baevski 2020)
+       [+ utterance_contrast_weight * L_utterance]         (opt-in, below)
 
 * L_contrastive (Eq. 3,
   :func:`summary_ssl.lobes.contrastive.slot_contrastive_loss`): for each
@@ -31,7 +32,9 @@ Authors
 * summary_ssl contributors 2026
 """
 
+import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from summary_ssl.lobes.contrastive import slot_contrastive_loss
 from summary_ssl.lobes.span_masking import masked_slots, sample_slot_negatives
@@ -63,6 +66,11 @@ class W2V2Objective(nn.Module):
         Weight of the diversity loss.
     feature_penalty_weight : float
         Weight of the mean squared front-end output.
+    utterance_contrast_weight : float
+        Weight of an utterance-level contrast (as UniSpeech-SAT's
+        utterance-wise contrastive loss): the mean context of each
+        utterance's first half must pick its second half among the
+        batch's. 0 (default) leaves wav2vec 2.0's loss alone.
 
     Example
     -------
@@ -90,6 +98,7 @@ class W2V2Objective(nn.Module):
         logit_temp=0.1,
         diversity_weight=0.1,
         feature_penalty_weight=0.0,
+        utterance_contrast_weight=0.0,
     ):
         super().__init__()
         self.quantiser = MaskedGumbelVectorQuantizer(
@@ -101,12 +110,17 @@ class W2V2Objective(nn.Module):
         self.logit_temp = logit_temp
         self.diversity_weight = diversity_weight
         self.feature_penalty_weight = feature_penalty_weight
+        self.utterance_contrast_weight = utterance_contrast_weight
+        if utterance_contrast_weight > 0:
+            self.utterance_proj = nn.Linear(d_model, proj_dim)
 
     def set_step(self, optimizer_step):
         """Anneals the Gumbel temperature to ``optimizer_step``."""
         self.quantiser.set_step(optimizer_step)
 
-    def forward(self, context, latents, mask, features_pen, num_slots=None):
+    def forward(
+        self, context, latents, mask, features_pen, num_slots=None, padding=None
+    ):
         """Computes the losses and statistics.
 
         Arguments
@@ -123,17 +137,21 @@ class W2V2Objective(nn.Module):
             Masked frames per utterance to make room for: at least the
             most any utterance has (``span_bounds(T, ...)[1]`` for masks
             from ``compute_span_mask``); default ``T``, always enough.
+        padding : torch.Tensor, optional
+            (B, T) boolean, True = padding; only the utterance-level term
+            reads it (default: no padding).
 
         Returns
         -------
         dict of torch.Tensor
             ``loss`` and its parts, ``accuracy`` (positive ranked first),
             ``code_perplexity`` (of the hard codes), ``temperature``,
-            ``num_masked``.
+            ``num_masked``, and ``utterance_loss`` when that term is on.
         """
         if num_slots is None:
             num_slots = mask.shape[1]
         frames, counts, slot_valid = masked_slots(mask, num_slots)
+        full_context = context
         latents = _gather_frames(latents, frames)  # (B, M, C)
         context = _gather_frames(context, frames)  # (B, M, d_model)
         quantised = self.quantiser(latents, slot_valid)
@@ -157,7 +175,13 @@ class W2V2Objective(nn.Module):
             + self.diversity_weight * diversity
             + self.feature_penalty_weight * features_pen
         )
+        extra = {}
+        if self.utterance_contrast_weight > 0:
+            utt = self._utterance_contrast(full_context, padding)
+            loss = loss + self.utterance_contrast_weight * utt
+            extra["utterance_loss"] = utt.detach()
         return {
+            **extra,
             "loss": loss,
             "contrastive_loss": contrastive.detach(),
             "diversity_loss": diversity.detach(),
@@ -166,6 +190,31 @@ class W2V2Objective(nn.Module):
             "temperature": quantised["temp"].detach().clone(),
             "num_masked": mask.sum(),
         }
+
+    def _utterance_contrast(self, context, padding):
+        """Cross-entropy of first-half vs second-half mean contexts over
+        the batch (both directions)."""
+        B, T, _ = context.shape
+        if padding is None:
+            padding = torch.zeros(B, T, dtype=torch.bool, device=context.device)
+        valid = ~padding
+        length = valid.sum(1, keepdim=True)
+        t = torch.arange(T, device=context.device)[None]
+        first = (valid & (2 * t < length)).float()
+        second = (valid & (2 * t >= length)).float()
+        x = context.float()
+
+        def pooled(m):
+            count = m.sum(1, keepdim=True).clamp_min(1)
+            mean = (x * m[..., None]).sum(1) / count
+            return F.normalize(self.utterance_proj(mean), dim=-1)
+
+        with torch.autocast(context.device.type, enabled=False):
+            sim = pooled(first) @ pooled(second).t() / self.logit_temp
+        target = torch.arange(B, device=context.device)
+        return 0.5 * (
+            F.cross_entropy(sim, target) + F.cross_entropy(sim.t(), target)
+        )
 
 
 def _gather_frames(x, frames):

@@ -395,3 +395,31 @@ def test_feature_grad_mult_zero_freezes_the_front_end():
             assert (p.grad is None) == frozen, name
     with pytest.raises(ValueError, match="feature_grad_mult"):
         build(-0.1)
+
+
+def test_utterance_contrast_pairs_halves_and_ignores_padding():
+    """The utterance-level term is low when each utterance's halves match
+    each other and differ between utterances, high when the halves are
+    swapped between utterances; padding frames do not count."""
+    torch.manual_seed(10)
+    obj = W2V2Objective(
+        8, 16, proj_dim=16, num_vars=5, utterance_contrast_weight=1.0
+    )
+    with torch.no_grad():
+        obj.utterance_proj.weight.copy_(torch.eye(16))
+        obj.utterance_proj.bias.zero_()
+    codes = torch.randn(3, 16)
+    lengths = torch.tensor([20, 14, 10])
+    padding = torch.arange(20)[None] >= lengths[:, None]
+    context = codes[:, None].expand(3, 20, 16).clone()
+    context[padding] = 100.0  # padding must not move the means
+    same = obj._utterance_contrast(context, padding)
+    swapped = context.clone()
+    for b, n in enumerate(lengths.tolist()):  # second halves rotated
+        swapped[b, n // 2 : n] = codes[(b + 1) % 3]
+    assert same < 0.05 < obj._utterance_contrast(swapped, padding) - 1.0
+    mask = compute_span_mask(lengths, 20)
+    out = obj(
+        context, torch.randn(3, 20, 8), mask, torch.tensor(0.0), padding=padding
+    )
+    torch.testing.assert_close(out["utterance_loss"], same)

@@ -47,9 +47,9 @@ from collections import Counter
 
 from summary_ssl.dataio.audio_checks import ExclusionReport, require_path
 from summary_ssl.dataio.prepare_utils import (
+    already_prepared,
     checked_rows,
     save_options,
-    skip,
     write_csv,
     write_report,
 )
@@ -150,10 +150,9 @@ def prepare_iemocap(
         "max_duration": max_duration,
         "resample": resample,
     }
-    os.makedirs(save_folder, exist_ok=True)
-    names = [os.path.basename(p) for p in outputs.values()]
-    if skip(save_folder, names, options, "prepare_iemocap"):
-        logger.info("IEMOCAP CSV files already prepared in %s", save_folder)
+    if already_prepared(
+        save_folder, outputs, options, "prepare_iemocap", "IEMOCAP CSV files"
+    ):
         return outputs
     folds = {"test": [test_session], "valid": [valid_session]}
     folds["train"] = [

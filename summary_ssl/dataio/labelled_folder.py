@@ -48,9 +48,9 @@ from collections import Counter
 
 from summary_ssl.dataio.audio_checks import ExclusionReport, require_path
 from summary_ssl.dataio.prepare_utils import (
+    already_prepared,
     checked_rows,
     save_options,
-    skip,
     write_csv,
     write_report,
 )
@@ -120,10 +120,13 @@ def prepare_labelled_folder(
         "max_duration": max_duration,
         "resample": resample,
     }
-    os.makedirs(save_folder, exist_ok=True)
-    names = [os.path.basename(p) for p in outputs.values()]
-    if skip(save_folder, names, options, "prepare_labelled_folder"):
-        logger.info("labelled folder already prepared in %s", save_folder)
+    if already_prepared(
+        save_folder,
+        outputs,
+        options,
+        "prepare_labelled_folder",
+        "labelled folder",
+    ):
         return outputs
     files = labelled_files(data_folder, tuple(options["extensions"]))
     if not files:

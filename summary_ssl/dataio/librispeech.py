@@ -27,9 +27,9 @@ import os
 
 from summary_ssl.dataio.audio_checks import ExclusionReport, require_path
 from summary_ssl.dataio.prepare_utils import (
+    already_prepared,
     checked_rows,
     save_options,
-    skip,
     write_csv,
     write_report,
 )
@@ -98,10 +98,13 @@ def prepare_librispeech(
         "resample": resample,
         "decode": decode,
     }
-    os.makedirs(save_folder, exist_ok=True)
-    names = [os.path.basename(p) for p in outputs.values()]
-    if skip(save_folder, names, options, "prepare_librispeech"):
-        logger.info("LibriSpeech CSV files already prepared in %s", save_folder)
+    if already_prepared(
+        save_folder,
+        outputs,
+        options,
+        "prepare_librispeech",
+        "LibriSpeech CSV files",
+    ):
         return outputs
     for split in splits:
         items = _transcribed_files(data_folder, split)

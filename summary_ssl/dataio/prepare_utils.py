@@ -70,6 +70,41 @@ def skip(save_folder, outputs, options, name):
     return saved == _normalize(options)
 
 
+def already_prepared(save_folder, outputs, options, name, what):
+    """Creates ``save_folder`` and says whether the preparation ``name``
+    can be skipped (see :func:`skip`), logging it when it can.
+
+    Arguments
+    ---------
+    save_folder : str
+        Where the outputs and the options file are.
+    outputs : dict
+        Output paths (their file names are checked).
+    options : dict
+        The options of this call.
+    name : str
+        The preparation's name (``prepare_librispeech``...).
+    what : str
+        What the outputs are, for the log (``"SLURP CSV files"``).
+
+    Returns
+    -------
+    bool
+
+    Example
+    -------
+    >>> folder = str(getfixture("tmp_path"))
+    >>> already_prepared(folder, {"a": folder + "/a.csv"}, {}, "prep", "A")
+    False
+    """
+    os.makedirs(save_folder, exist_ok=True)
+    names = [os.path.basename(p) for p in outputs.values()]
+    if skip(save_folder, names, options, name):
+        logger.info("%s already prepared in %s", what, save_folder)
+        return True
+    return False
+
+
 def save_options(save_folder, options, name):
     """Writes ``<save_folder>/<name>_opts.json`` (call it last)."""
     path = os.path.join(save_folder, f"{name}_opts.json")

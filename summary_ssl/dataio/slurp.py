@@ -30,9 +30,9 @@ import os
 
 from summary_ssl.dataio.audio_checks import ExclusionReport, require_path
 from summary_ssl.dataio.prepare_utils import (
+    already_prepared,
     checked_rows,
     save_options,
-    skip,
     write_csv,
     write_report,
 )
@@ -116,10 +116,9 @@ def prepare_slurp(
         "max_duration": max_duration,
         "resample": resample,
     }
-    os.makedirs(save_folder, exist_ok=True)
-    names = [os.path.basename(p) for p in outputs.values()]
-    if skip(save_folder, names, options, "prepare_slurp"):
-        logger.info("SLURP CSV files already prepared in %s", save_folder)
+    if already_prepared(
+        save_folder, outputs, options, "prepare_slurp", "SLURP CSV files"
+    ):
         return outputs
     for split in splits:
         jsonl = require_path(

@@ -54,9 +54,9 @@ from collections import Counter
 from summary_ssl.dataio.audio_checks import ExclusionReport, require_path
 from summary_ssl.dataio.labelled_folder import natural_key
 from summary_ssl.dataio.prepare_utils import (
+    already_prepared,
     checked_rows,
     save_options,
-    skip,
     write_csv,
     write_report,
 )
@@ -123,10 +123,13 @@ def prepare_speaker_folder(
         "sample_rate": sample_rate,
         "resample": resample,
     }
-    os.makedirs(save_folder, exist_ok=True)
-    names = [os.path.basename(p) for p in outputs.values()]
-    if skip(save_folder, names, options, "prepare_speaker_folder"):
-        logger.info("speaker folders already prepared in %s", save_folder)
+    if already_prepared(
+        save_folder,
+        outputs,
+        options,
+        "prepare_speaker_folder",
+        "speaker folders",
+    ):
         return outputs
     test_files = speaker_files(data_folder, extensions)
     train_files = speaker_files(train_folder, extensions)

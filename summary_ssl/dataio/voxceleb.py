@@ -33,9 +33,9 @@ import random
 
 from summary_ssl.dataio.audio_checks import ExclusionReport, require_path
 from summary_ssl.dataio.prepare_utils import (
+    already_prepared,
     checked_rows,
     save_options,
-    skip,
     write_csv,
     write_report,
 )
@@ -115,10 +115,9 @@ def prepare_voxceleb(
         "max_duration": max_duration,
         "resample": resample,
     }
-    os.makedirs(save_folder, exist_ok=True)
-    names = [os.path.basename(p) for p in outputs.values()]
-    if skip(save_folder, names, options, "prepare_voxceleb"):
-        logger.info("VoxCeleb CSV files already prepared in %s", save_folder)
+    if already_prepared(
+        save_folder, outputs, options, "prepare_voxceleb", "VoxCeleb CSV files"
+    ):
         return outputs
     trials = read_trials(trials_file)
     test_utts = sorted({u for _, e, t in trials for u in (e, t)})

@@ -6,8 +6,9 @@ It links the pretraining audio of ``real_speech/`` in place (see
 each keyword's recordings; the probes' test files are never linked),
 pretrains the wav2vec 2.0 recipe shrunk to 4 x 128 with the settings of
 ``CHECK_OVERRIDES`` (printed), then probes, layer by layer, the
-pretrained encoder, the same encoder with random weights (seed 0) and 80
-log-mel filterbanks, and prints one table: best and top layer for
+pretrained encoder, the same encoder before pretraining (its own random
+initial weights, ``random-init``), another random draw of it (seed 0)
+and 80 log-mel filterbanks, and prints one table: best and top layer for
 keyword accuracy (100 and 10 labels per keyword) and speaker EER.
 
 Usage::
@@ -27,6 +28,7 @@ Authors
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -38,6 +40,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPE = os.path.join(
     REPO, "recipes", "LibriSpeech", "self-supervised-learning", "wav2vec2"
 )
+YAML = "hparams/summarymixing_w2v2.yaml"
 # The check's pretraining settings; the rest is hparams/summarymixing_w2v2.yaml.
 # Why each one differs from the YAML: the recipe README, "On real speech".
 CHECK_OVERRIDES = {
@@ -63,9 +66,10 @@ CHECK_OVERRIDES = {
 }
 
 
-def pretrain(work, steps, extra):
-    """Runs the recipe's train.py on ``work/train``; returns the exported
-    encoder folder."""
+def recipe_overrides(work, steps, extra):
+    """The check's recipe keys: ``CHECK_OVERRIDES``, the data folders
+    under ``work``, the step limit and ``extra`` (strings, as on a
+    command line)."""
     overrides = dict(CHECK_OVERRIDES)
     overrides.update(
         data_source="folder",
@@ -77,11 +81,43 @@ def pretrain(work, steps, extra):
         warmup_steps=steps // 10,
     )
     overrides.update(extra)
-    args = [f"--{k}={'null' if v is None else v}" for k, v in overrides.items()]
-    print("pretraining: train.py hparams/summarymixing_w2v2.yaml", *args)
-    cmd = [sys.executable, "train.py", "hparams/summarymixing_w2v2.yaml"]
-    subprocess.run(cmd + args, cwd=RECIPE, check=True)
-    return os.path.join(work, "pretrain", "exported_encoder")
+    return {k: "null" if v is None else str(v) for k, v in overrides.items()}
+
+
+def export_initial(work, overrides):
+    """Exports the encoder that pretraining starts from: the recipe YAML
+    loaded with the same keys builds it under the YAML's seed, exactly as
+    train.py does. Returns its folder."""
+    from hyperpyyaml import load_hyperpyyaml
+    from speechbrain.core import RunOptions
+
+    from summary_ssl.pretrained import export_encoder
+
+    with open(os.path.join(RECIPE, YAML), encoding="utf-8") as f:
+        text = f.read()
+    # Run options such as ``device`` are train.py's, not the YAML's.
+    run_options = RunOptions().as_dict()
+    keys = {
+        k: v
+        for k, v in overrides.items()
+        if k not in run_options or re.search(rf"^{k}:", text, re.M)
+    }
+    keys["output_folder"] = os.path.join(work, "initial")
+    hparams = load_hyperpyyaml(
+        text, "\n".join(f"{k}: {v}" for k, v in keys.items())
+    )
+    folder = os.path.join(work, "initial", "exported_encoder")
+    return str(export_encoder(hparams["encoder_to_export"], folder))
+
+
+def pretrain(overrides):
+    """Runs the recipe's train.py; returns the exported encoder folder."""
+    args = [f"--{k}={v}" for k, v in overrides.items()]
+    print(f"pretraining: train.py {YAML}", *args)
+    subprocess.run(
+        [sys.executable, "train.py", YAML] + args, cwd=RECIPE, check=True
+    )
+    return os.path.join(overrides["output_folder"], "exported_encoder")
 
 
 def summary(name, rows, seconds):
@@ -104,15 +140,20 @@ def summary(name, rows, seconds):
     }
 
 
-def probe_all(encoder, root):
-    """Summaries of the pretrained encoder, its random init and fbank."""
+def probe_all(encoder, initial, root):
+    """Summaries of the pretrained encoder, its initial weights, another
+    random draw and fbank."""
     from summary_ssl.pretrained import FrozenSSLEncoder
     from summary_ssl.probes.features import FbankFeatures
 
     out = []
     for name, make in (
         ("pretrained", lambda: FrozenSSLEncoder(encoder)),
-        ("random-init", lambda: FrozenSSLEncoder(encoder, random_init=True)),
+        ("random-init", lambda: FrozenSSLEncoder(initial)),
+        (
+            "random-init (seed 0)",
+            lambda: FrozenSSLEncoder(encoder, random_init=True),
+        ),
         ("fbank", lambda: FbankFeatures(80)),
     ):
         torch.manual_seed(0)
@@ -124,16 +165,17 @@ def probe_all(encoder, root):
 
 
 def verdict(results):
-    """Lines saying whether the pretrained row wins each column."""
+    """Lines saying whether the pretrained row wins each column against
+    each other row."""
     by = {s["features"]: s for s, _ in results}
-    ssl = by["pretrained"]
+    ssl = by.pop("pretrained")
     lines = []
     for key, label, better in (
         ("kw100", "keywords, 100 labels", max),
         ("kw10", "keywords, 10 labels", max),
         ("sv_eer", "speaker EER", min),
     ):
-        for other in ("random-init", "fbank"):
+        for other in by:
             ref = by[other][key]
             won = better(ssl[key], ref) == ssl[key] and ssl[key] != ref
             lines.append(
@@ -165,10 +207,12 @@ def main():
     os.environ.setdefault("OMP_NUM_THREADS", "2")
     if not os.path.isdir(os.path.join(args.work, "train")):
         rse.link_train_folder(args.root, args.work)
+    overrides = recipe_overrides(args.work, args.steps, extra)
+    initial = export_initial(args.work, overrides)
     start = time.time()
-    encoder = pretrain(args.work, args.steps, extra)
+    encoder = pretrain(overrides)
     minutes = (time.time() - start) / 60
-    results = probe_all(encoder, args.root)
+    results = probe_all(encoder, initial, args.root)
     print(f"\npretraining: {args.steps} steps, {minutes:.1f} min")
     print(
         "| features | kw100 % best / top | kw10 % best / top | "

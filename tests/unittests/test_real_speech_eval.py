@@ -72,13 +72,18 @@ def test_check_summary_and_verdict():
     assert (ssl["kw100"], ssl["kw10"], ssl["sv_eer"]) == (97, 70, 5.0)
     assert ssl["cells"] == ("97 / 97", "70 / 70", "5.0 / 9.0")
     rand = check.summary("random-init", rows((97, 65, 3.0)), 1)
+    seed0 = check.summary("random-init (seed 0)", rows((96, 71, 4.0)), 1)
     fbank = check.summary("fbank", rows((85, 58, 6.5)), 1)
-    lines = check.verdict([(ssl, []), (rand, []), (fbank, [])])
+    lines = check.verdict([(ssl, []), (rand, []), (seed0, []), (fbank, [])])
     assert lines == [
         "keywords, 100 labels: pretrained 97 vs random-init 97: does NOT win",
+        "keywords, 100 labels: pretrained 97 vs random-init (seed 0) 96: wins",
         "keywords, 100 labels: pretrained 97 vs fbank 85: wins",
         "keywords, 10 labels: pretrained 70 vs random-init 65: wins",
+        "keywords, 10 labels: pretrained 70 vs random-init (seed 0) 71: "
+        "does NOT win",
         "keywords, 10 labels: pretrained 70 vs fbank 58: wins",
         "speaker EER: pretrained 5.0 vs random-init 3.0: does NOT win",
+        "speaker EER: pretrained 5.0 vs random-init (seed 0) 4.0: does NOT win",
         "speaker EER: pretrained 5.0 vs fbank 6.5: wins",
     ]

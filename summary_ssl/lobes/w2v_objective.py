@@ -71,12 +71,6 @@ class W2V2Objective(nn.Module):
         utterance-wise contrastive loss): the mean context of each
         utterance's first half must pick its second half among the
         batch's. 0 (default) leaves wav2vec 2.0's loss alone.
-    utterance_queue_size : int
-        With the utterance-level term on: also contrast against this many
-        second-half embeddings of earlier training batches (a first-in,
-        first-out queue, no gradient), so the term is not solved by
-        telling apart the few utterances of one dynamic batch. 0
-        (default): the batch's own utterances only.
 
     Example
     -------
@@ -105,7 +99,6 @@ class W2V2Objective(nn.Module):
         diversity_weight=0.1,
         feature_penalty_weight=0.0,
         utterance_contrast_weight=0.0,
-        utterance_queue_size=0,
     ):
         super().__init__()
         self.quantiser = MaskedGumbelVectorQuantizer(
@@ -118,26 +111,8 @@ class W2V2Objective(nn.Module):
         self.diversity_weight = diversity_weight
         self.feature_penalty_weight = feature_penalty_weight
         self.utterance_contrast_weight = utterance_contrast_weight
-        if utterance_queue_size < 0 or int(utterance_queue_size) != (
-            utterance_queue_size
-        ):
-            raise ValueError(
-                "utterance_queue_size must be a whole number >= 0, not "
-                f"{utterance_queue_size!r}"
-            )
-        self.utterance_queue_size = int(utterance_queue_size)
         if utterance_contrast_weight > 0:
             self.utterance_proj = nn.Linear(d_model, proj_dim)
-        if utterance_contrast_weight > 0 and utterance_queue_size > 0:
-            # Buffers, so a checkpoint (and exact resume) keeps the queue.
-            size = self.utterance_queue_size
-            self.register_buffer("utterance_queue", torch.zeros(size, proj_dim))
-            self.register_buffer(
-                "utterance_queue_filled", torch.zeros(size, dtype=torch.bool)
-            )
-            self.register_buffer(
-                "utterance_queue_next", torch.zeros((), dtype=torch.long)
-            )
 
     def set_step(self, optimizer_step):
         """Anneals the Gumbel temperature to ``optimizer_step``."""
@@ -218,8 +193,7 @@ class W2V2Objective(nn.Module):
 
     def _utterance_contrast(self, context, padding):
         """Cross-entropy of first-half vs second-half mean contexts over
-        the batch (both directions), and over the queue when there is one;
-        in training, the batch's second halves then join the queue."""
+        the batch (both directions)."""
         B, T, _ = context.shape
         if padding is None:
             padding = torch.zeros(B, T, dtype=torch.bool, device=context.device)
@@ -236,40 +210,11 @@ class W2V2Objective(nn.Module):
             return F.normalize(self.utterance_proj(mean), dim=-1)
 
         with torch.autocast(context.device.type, enabled=False):
-            a, b = pooled(first), pooled(second)
-            sim_ab, sim_ba = a @ b.t(), b @ a.t()
-            if self.utterance_queue_size > 0:
-                # Queue slots not yet written give -inf: no host sync, and
-                # every row keeps its B in-batch logits.
-                # A copy: the backward needs the queue as it was read.
-                empty = ~self.utterance_queue_filled
-                queued = self.utterance_queue.clone()
-                sim_ab = torch.cat(
-                    [sim_ab, (a @ queued.t()).masked_fill(empty, -torch.inf)], 1
-                )
-                sim_ba = torch.cat(
-                    [sim_ba, (b @ queued.t()).masked_fill(empty, -torch.inf)], 1
-                )
-                if self.training:
-                    self._enqueue(b.detach())
+            sim = pooled(first) @ pooled(second).t() / self.logit_temp
         target = torch.arange(B, device=context.device)
         return 0.5 * (
-            F.cross_entropy(sim_ab / self.logit_temp, target)
-            + F.cross_entropy(sim_ba / self.logit_temp, target)
+            F.cross_entropy(sim, target) + F.cross_entropy(sim.t(), target)
         )
-
-    @torch.no_grad()
-    def _enqueue(self, embeddings):
-        """Writes the newest ``embeddings`` (N, P) over the oldest slots;
-        the write position stays on the device."""
-        size = self.utterance_queue_size
-        embeddings = embeddings[-size:]
-        n = embeddings.shape[0]
-        start = self.utterance_queue_next
-        slots = (start + torch.arange(n, device=start.device)) % size
-        self.utterance_queue.index_copy_(0, slots, embeddings)
-        self.utterance_queue_filled.index_fill_(0, slots, True)
-        self.utterance_queue_next.copy_((start + n) % size)
 
 
 def _gather_frames(x, frames):

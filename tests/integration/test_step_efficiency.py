@@ -36,24 +36,20 @@ def _compiled_brain(backend="eager", dynamic=False, **extra):
     )
 
 
-@pytest.mark.parametrize(
-    "utterance_contrast_weight, utterance_queue_size",
-    [(0.0, 0), (1.0, 0), (1.0, 4)],
-)
+@pytest.mark.parametrize("utterance_contrast_weight", [0.0, 1.0])
 def test_step_reads_the_device_once_per_optimizer_step(
-    utterance_contrast_weight, utterance_queue_size
+    utterance_contrast_weight,
 ):
     """Micro-batches that do not step issue no synchronising op at all;
     the stepping one issues exactly one: the cycle's non-finite count,
     read after its backward is queued (with the utterance-level term
-    too, and its queue, which wraps around within the 4 steps)."""
+    too)."""
     torch.manual_seed(0)
     brain = toy_brain(
         grad_accumulation_factor=2,
         layerdrop_prob=0.3,
         log_interval=1000,
         utterance_contrast_weight=utterance_contrast_weight,
-        utterance_queue_size=utterance_queue_size,
     )
     seen = []
     for i in range(4):
@@ -68,17 +64,12 @@ def test_step_reads_the_device_once_per_optimizer_step(
     assert brain.optimizer_step == 2
 
 
-@pytest.mark.parametrize("utterance_queue", [False, True])
-def test_compiled_regions_have_no_graph_breaks(utterance_queue):
+def test_compiled_regions_have_no_graph_breaks():
     """Each compiled region (front end, masking, encoder layer,
     objective) is one graph (fullgraph=True raises on a break), with
-    layerdrop on; the 2 encoder layers share theirs. The same with the
-    utterance-level term and its queue, written in place."""
+    layerdrop on; the 2 encoder layers share theirs."""
     torch.manual_seed(0)
-    extra = {}
-    if utterance_queue:
-        extra = dict(utterance_contrast_weight=1.0, utterance_queue_size=4)
-    brain = _compiled_brain(layerdrop_prob=0.5, **extra)
+    brain = _compiled_brain(layerdrop_prob=0.5)
     for _ in range(3):  # one shape: one graph per region
         fit(brain, toy_batch(0))
     assert not counters["graph_break"], dict(counters["graph_break"])

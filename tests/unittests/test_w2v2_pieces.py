@@ -423,39 +423,3 @@ def test_utterance_contrast_pairs_halves_and_ignores_padding():
         context, torch.randn(3, 20, 8), mask, torch.tensor(0.0), padding=padding
     )
     torch.testing.assert_close(out["utterance_loss"], same)
-
-
-def test_utterance_queue_is_a_fifo_of_second_halves_used_as_negatives():
-    """With an empty queue the term equals the batch-only term; training
-    forwards write each batch's second-half embeddings over the oldest
-    slots (wrapping around), evaluation forwards leave the queue alone,
-    and a queued embedding equal to an utterance's own half raises the
-    loss (it is a negative). The queue is in the state dict (resume)."""
-    torch.manual_seed(11)
-    kwargs = dict(proj_dim=16, num_vars=5, utterance_contrast_weight=1.0)
-    plain = W2V2Objective(8, 16, **kwargs)
-    queued = W2V2Objective(8, 16, utterance_queue_size=5, **kwargs)
-    queued.load_state_dict(plain.state_dict(), strict=False)
-    context = torch.randn(3, 12, 16)
-    queued.eval()
-    torch.testing.assert_close(
-        queued._utterance_contrast(context, None),
-        plain._utterance_contrast(context, None),
-    )
-    assert not queued.utterance_queue_filled.any()  # eval: not written
-    queued.train()
-    before = queued._utterance_contrast(context, None)
-    written = queued.utterance_queue[:3].clone()
-    assert queued.utterance_queue_filled.tolist() == [True] * 3 + [False] * 2
-    second = F.normalize(queued.utterance_proj(context[:, 6:].mean(1)), dim=-1)
-    torch.testing.assert_close(written, second.detach())
-    after = queued._utterance_contrast(context, None)  # 3 hard negatives
-    assert after > before + 0.5
-    assert queued.utterance_queue_filled.all()
-    assert int(queued.utterance_queue_next) == 1  # 6 written, wrapped
-    torch.testing.assert_close(queued.utterance_queue[0], second[2].detach())
-    assert {"utterance_queue", "utterance_queue_next"} <= set(
-        queued.state_dict()
-    )
-    with pytest.raises(ValueError, match="utterance_queue_size"):
-        W2V2Objective(8, 16, utterance_queue_size=-1, **kwargs)

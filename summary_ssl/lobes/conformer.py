@@ -453,7 +453,9 @@ class ConformerEncoder(nn.Module):
             Per-layer attention weights (None for fused mixers).
         hidden_state_lst : list of torch.Tensor
             Only with ``output_hidden_states``: the input and each layer's
-            output (before the final LayerNorm), zero on padded frames.
+            output (before the final LayerNorm), zero on padded frames; a
+            layer dropped by layerdrop gives its input, so there are
+            always ``num_layers + 1``.
         """
         if output_hidden_states is None:
             output_hidden_states = self.output_hidden_states
@@ -476,6 +478,8 @@ class ConformerEncoder(nn.Module):
         for i, layer in enumerate(self.layers):
             if keep is not None and not keep[i]:
                 output = output + _zero_touch(layer)
+                if output_hidden_states:  # a dropped layer passes its input
+                    hidden_state_lst.append(zero_padding(output, padding))
                 continue
             output, attention = layer(
                 output,

@@ -152,6 +152,24 @@ def test_layerdrop_leaves_every_parameter_a_gradient():
     assert len(enc(x)[1]) == 2  # no layerdrop in eval
 
 
+def test_layerdrop_keeps_one_hidden_state_per_layer():
+    """With layers dropped, ``hidden_states`` still has one entry per
+    layer (index i = after layer i): a dropped layer repeats its input."""
+    enc = _encoder("SummaryMixing", layerdrop_prob=0.5).train()
+    x = torch.randn(2, 6, 32)
+    torch.manual_seed(3)
+    seen_drop = False
+    for _ in range(10):
+        _, attn, hidden = enc(x, output_hidden_states=True)
+        assert len(hidden) == 3
+        if len(attn) == 1:  # one of the two layers dropped
+            seen_drop = True
+            assert torch.equal(hidden[1], hidden[0]) or torch.equal(
+                hidden[2], hidden[1]
+            )
+    assert seen_drop
+
+
 def test_layerdrop_range():
     with pytest.raises(ValueError, match="layerdrop_prob"):
         _encoder("FlashMHA", layerdrop_prob=1.0)

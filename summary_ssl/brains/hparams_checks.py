@@ -83,6 +83,15 @@ def check_pretraining_hparams(hparams):
         lambda v: isinstance(v, (int, float)) and v > 0,
         "must be > 0, got {}",
     )
+    layers = hparams.get("num_encoder_layers")
+    need(
+        "utterance_contrast_layer",
+        lambda v: (
+            v is None
+            or (is_int(v) and 0 <= v and (not is_int(layers) or v <= layers))
+        ),
+        "must be null or a hidden-state index 0.." + str(layers) + ", got {!r}",
+    )
     need(
         "mask_prob",
         lambda v: isinstance(v, (int, float)) and 0 < v < 1,

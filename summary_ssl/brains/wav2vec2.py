@@ -49,9 +49,14 @@ class W2V2Brain(PretrainingBrain):
         )
         if stage == sb.Stage.TRAIN:
             self.count_audio(batch, samples)
+        # The utterance-level term may read a lower layer (YAML
+        # ``utterance_contrast_layer``; null = the top one, ``context``).
+        layer = getattr(self.hparams, "utterance_contrast_layer", None)
         out = self.modules.wav2vec2(
-            wavs, wav_lens, mask=mask, output_hidden_states=False
+            wavs, wav_lens, mask=mask, output_hidden_states=layer is not None
         )
+        if layer is not None:
+            out["utterance_context"] = out.pop("hidden_states")[layer]
         if out["context"].shape[1] != max_frames:
             raise RuntimeError(
                 f"front end made {out['context'].shape[1]} frames, "
@@ -77,6 +82,7 @@ class W2V2Brain(PretrainingBrain):
             out["features_pen"],
             num_slots=num_slots,
             padding=out["padding"],
+            utterance_context=out.get("utterance_context"),
         )
         return self.record_stats(stats, batch, stage)
 

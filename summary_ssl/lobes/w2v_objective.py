@@ -119,7 +119,14 @@ class W2V2Objective(nn.Module):
         self.quantiser.set_step(optimizer_step)
 
     def forward(
-        self, context, latents, mask, features_pen, num_slots=None, padding=None
+        self,
+        context,
+        latents,
+        mask,
+        features_pen,
+        num_slots=None,
+        padding=None,
+        utterance_context=None,
     ):
         """Computes the losses and statistics.
 
@@ -140,6 +147,9 @@ class W2V2Objective(nn.Module):
         padding : torch.Tensor, optional
             (B, T) boolean, True = padding; only the utterance-level term
             reads it (default: no padding).
+        utterance_context : torch.Tensor, optional
+            (B, T, d_model) hidden states the utterance-level term reads
+            instead of ``context`` (e.g. a lower layer's).
 
         Returns
         -------
@@ -177,7 +187,9 @@ class W2V2Objective(nn.Module):
         )
         extra = {}
         if self.utterance_contrast_weight > 0:
-            utt = self._utterance_contrast(full_context, padding)
+            if utterance_context is None:
+                utterance_context = full_context
+            utt = self._utterance_contrast(utterance_context, padding)
             loss = loss + self.utterance_contrast_weight * utt
             extra["utterance_loss"] = utt.detach()
         return {

@@ -36,20 +36,24 @@ def _compiled_brain(backend="eager", dynamic=False, **extra):
     )
 
 
-@pytest.mark.parametrize("utterance_contrast_weight", [0.0, 1.0])
+@pytest.mark.parametrize(
+    "utterance_contrast_weight, utterance_contrast_layer",
+    [(0.0, None), (1.0, None), (1.0, 1)],
+)
 def test_step_reads_the_device_once_per_optimizer_step(
-    utterance_contrast_weight,
+    utterance_contrast_weight, utterance_contrast_layer
 ):
     """Micro-batches that do not step issue no synchronising op at all;
     the stepping one issues exactly one: the cycle's non-finite count,
     read after its backward is queued (with the utterance-level term
-    too)."""
+    too, on the top layer or a lower one)."""
     torch.manual_seed(0)
     brain = toy_brain(
         grad_accumulation_factor=2,
         layerdrop_prob=0.3,
         log_interval=1000,
         utterance_contrast_weight=utterance_contrast_weight,
+        utterance_contrast_layer=utterance_contrast_layer,
     )
     seen = []
     for i in range(4):

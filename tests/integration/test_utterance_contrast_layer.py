@@ -1,0 +1,34 @@
+"""The utterance-level term can read a lower layer of the encoder."""
+
+import pytest
+import speechbrain as sb
+import torch
+
+from summary_ssl.brains.hparams_checks import check_pretraining_hparams
+from tests.integration.pretrain_helpers import toy_batch, toy_brain
+
+
+def test_utterance_contrast_reads_the_chosen_layer():
+    """``utterance_contrast_layer`` feeds that hidden state to the
+    utterance-level term (the contrastive term still reads the top one);
+    an index beyond the encoder is a clear error."""
+    torch.manual_seed(0)
+    brain = toy_brain(utterance_contrast_weight=1.0, utterance_contrast_layer=1)
+    batch = toy_batch(0)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        out, mask = brain.compute_forward(batch, sb.Stage.TRAIN)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        full = brain.modules.wav2vec2(
+            batch.sig[0], batch.sig[1], mask=mask, output_hidden_states=True
+        )
+    torch.testing.assert_close(
+        out["utterance_context"], full["hidden_states"][1]
+    )
+    torch.testing.assert_close(out["context"], full["context"])
+    assert not torch.allclose(out["utterance_context"], out["context"])
+    with pytest.raises(ValueError, match="utterance_contrast_layer"):
+        check_pretraining_hparams(
+            dict(num_encoder_layers=2, utterance_contrast_layer=3)
+        )

@@ -51,12 +51,15 @@ class W2V2Brain(PretrainingBrain):
             self.count_audio(batch, samples)
         # The utterance-level term may read a lower layer (YAML
         # ``utterance_contrast_layer``; null = the top one, ``context``).
-        layer = getattr(self.hparams, "utterance_contrast_layer", None)
+        layer = None
+        if getattr(self.hparams, "utterance_contrast_weight", 0) > 0:
+            layer = getattr(self.hparams, "utterance_contrast_layer", None)
         out = self.modules.wav2vec2(
             wavs, wav_lens, mask=mask, output_hidden_states=layer is not None
         )
         if layer is not None:
-            out["utterance_context"] = out.pop("hidden_states")[layer]
+            # A copy, so the stack of every layer's states can be freed.
+            out["utterance_context"] = out.pop("hidden_states")[layer].clone()
         if out["context"].shape[1] != max_frames:
             raise RuntimeError(
                 f"front end made {out['context'].shape[1]} frames, "

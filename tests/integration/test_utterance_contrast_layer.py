@@ -10,8 +10,9 @@ from tests.integration.pretrain_helpers import toy_batch, toy_brain
 
 def test_utterance_contrast_reads_the_chosen_layer():
     """``utterance_contrast_layer`` feeds that hidden state to the
-    utterance-level term (the contrastive term still reads the top one);
-    an index beyond the encoder is a clear error."""
+    utterance-level term (the contrastive term still reads the top one),
+    only when the term is on; an index beyond the encoder is a clear
+    error."""
     torch.manual_seed(0)
     brain = toy_brain(utterance_contrast_weight=1.0, utterance_contrast_layer=1)
     batch = toy_batch(0)
@@ -28,6 +29,10 @@ def test_utterance_contrast_reads_the_chosen_layer():
     )
     torch.testing.assert_close(out["context"], full["context"])
     assert not torch.allclose(out["utterance_context"], out["context"])
+    off = toy_brain(utterance_contrast_weight=0.0, utterance_contrast_layer=1)
+    with torch.no_grad():
+        out, _ = off.compute_forward(batch, sb.Stage.TRAIN)
+    assert "utterance_context" not in out  # the term is off: no states kept
     with pytest.raises(ValueError, match="utterance_contrast_layer"):
         check_pretraining_hparams(
             dict(num_encoder_layers=2, utterance_contrast_layer=3)

@@ -49,3 +49,23 @@ def real_speech():
     if folder is None:
         pytest.skip("real_speech/ not found (set $REAL_SPEECH)")
     return folder
+
+
+def load_tool(name):
+    """Imports ``tools/<name>.py`` as a module (the tools import each other
+    by name, so ``tools/`` is on ``sys.path`` while it loads)."""
+    import importlib.util
+    import os
+    import sys
+
+    tools = os.path.join(os.path.dirname(__file__), "..", "tools")
+    sys.path.insert(0, tools)
+    try:
+        spec = importlib.util.spec_from_file_location(
+            name, os.path.join(tools, f"{name}.py")
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(tools)
+    return module

@@ -1,36 +1,19 @@
 """The real-speech check's ``random-init`` row is the encoder that its
 pretraining starts from (``tools/real_speech_check.py``)."""
 
-import importlib.util
-import sys
-
 import torch
 
 from summary_ssl.pretrained import build_encoder
-from summary_ssl.toy import PRETRAIN_RECIPE, PRETRAIN_TOY_OVERRIDES, to_argv
+from summary_ssl.toy import PRETRAIN_TOY_OVERRIDES, to_argv
+from tests.conftest import load_tool
 from tests.integration.pretrain_helpers import run_pretraining
-
-TOOLS = PRETRAIN_RECIPE.parents[3] / "tools"
-
-
-def _load_check():
-    sys.path.insert(0, str(TOOLS))
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "real_speech_check", TOOLS / "real_speech_check.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(TOOLS))
-    return module
 
 
 def test_initial_export_equals_the_weights_pretraining_starts_from(tmp_path):
     """One step at a negligible learning rate leaves train.py's initial
     weights as they were: the check's export of them must match, and a
     different seed must not (so the match is the seed's, not chance)."""
-    check = _load_check()
+    check = load_tool("real_speech_check")
     extra = dict(lr=1e-12, optimizer_step_limit=1, warmup_steps=1)
     run_pretraining(tmp_path / "run", **extra)
     trained = build_encoder(tmp_path / "run" / "exported_encoder")

@@ -1,17 +1,13 @@
 """tools/real_speech_eval.py: the pretraining folders never hold a probe's
 test file, and the speaker EER is exact on separable scores."""
 
-import importlib.util
 import os
 
 import numpy as np
 
-TOOL = os.path.join(
-    os.path.dirname(__file__), "..", "..", "tools", "real_speech_eval.py"
-)
-spec = importlib.util.spec_from_file_location("real_speech_eval", TOOL)
-rse = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(rse)
+from tests.conftest import load_tool
+
+rse = load_tool("real_speech_eval")
 
 
 def test_equal_error_rate():
@@ -43,24 +39,10 @@ def test_pretraining_folders_hold_no_probe_test_file(real_speech, tmp_path):
     assert len(test) == 60 * 6 and len(train) == 100 * 6
 
 
-def _load_check():
-    import sys
-
-    sys.path.insert(0, os.path.dirname(TOOL))
-    try:
-        path = os.path.join(os.path.dirname(TOOL), "real_speech_check.py")
-        spec = importlib.util.spec_from_file_location("real_speech_check", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(os.path.dirname(TOOL))
-    return mod
-
-
 def test_check_summary_and_verdict():
     """The check's table takes the best layer (highest accuracy, lowest
     EER) and the top one, and says "wins" only on a strict improvement."""
-    check = _load_check()
+    check = load_tool("real_speech_check")
 
     def rows(*layers):
         return [

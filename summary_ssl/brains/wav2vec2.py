@@ -52,7 +52,7 @@ class W2V2Brain(PretrainingBrain):
         # The utterance-level term may read a lower layer (YAML
         # ``utterance_contrast_layer``; null = the top one, ``context``).
         layer = None
-        if getattr(self.hparams, "utterance_contrast_weight", 0) > 0:
+        if unwrap(self.modules.objective).utterance_contrast_weight > 0:
             layer = getattr(self.hparams, "utterance_contrast_layer", None)
         out = self.modules.wav2vec2(
             wavs, wav_lens, mask=mask, output_hidden_states=layer is not None

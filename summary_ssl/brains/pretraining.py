@@ -234,9 +234,9 @@ class PretrainingBrain(sb.core.Brain):
 
         SpeechBrain's reads every loss on the host (a synchronisation per
         micro-batch). Here the mean over the epoch's finite losses is read
-        only when the step logs are written, at the end of the epoch and
-        before a checkpoint; in between, the progress bar shows the last
-        value read.
+        only after the epoch's first micro-batch, when the step logs are
+        written, at the end of the epoch and before a checkpoint; in
+        between, the progress bar shows the last value read.
         """
         if self._loss_sum is None:  # epoch start, or resumed mid-epoch
             before = max(self.step - 1, 0)
@@ -362,6 +362,9 @@ class PretrainingBrain(sb.core.Brain):
         self.valid_stats = []
         if stage == sb.Stage.TRAIN:
             self._loss_sum = self._loss_count = None
+            # The first micro-batch's loss is read (one host sync per
+            # epoch), so the progress bar never shows a made-up 0.
+            self._read_loss_average = True
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs epoch statistics; saves a checkpoint after validation."""

@@ -68,6 +68,24 @@ def test_step_reads_the_device_once_per_optimizer_step(
     assert brain.optimizer_step == 2
 
 
+def test_progress_bar_shows_the_first_loss_of_an_epoch():
+    """The epoch's first micro-batch reads its loss (the one extra host
+    read per epoch), so the bar shows it instead of 0; later ones show
+    the last value read, without reading."""
+    import speechbrain as sb
+
+    torch.manual_seed(0)
+    brain = toy_brain(grad_accumulation_factor=3, log_interval=1000)
+    brain.on_stage_start(sb.Stage.TRAIN, 1)
+    first = fit(brain, toy_batch(0))
+    assert brain.avg_train_loss == pytest.approx(float(first))
+    assert brain.avg_train_loss > 0
+    with HostSyncRecorder() as rec:
+        fit(brain, toy_batch(1))  # accumulates: no step, no read
+    assert rec.records == []
+    assert brain.avg_train_loss == pytest.approx(float(first))
+
+
 def test_compiled_regions_have_no_graph_breaks():
     """Each compiled region (front end, masking, encoder layer,
     objective) is one graph (fullgraph=True raises on a break), with

@@ -92,6 +92,14 @@ def check_pretraining_hparams(hparams):
         ),
         "must be null or a hidden-state index 0.." + str(layers) + ", got {!r}",
     )
+    on_layer_0 = hparams.get("utterance_contrast_layer") == 0
+    need(
+        "utterance_bank_size",
+        lambda v: v == 0 or (is_int(v) and v > 0 and on_layer_0),
+        "must be a whole number >= 0, and > 0 only with "
+        "utterance_contrast_layer: 0 (its keys are made from the front-end "
+        "latents), got {!r}",
+    )
     need(
         "mask_prob",
         lambda v: isinstance(v, (int, float)) and 0 < v < 1,

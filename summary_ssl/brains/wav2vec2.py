@@ -78,6 +78,11 @@ class W2V2Brain(PretrainingBrain):
         """Contrastive + diversity (+ feature penalty) loss."""
         out, mask = predictions
         _, num_slots = span_bounds(mask.shape[1], **self._mask_options())
+        key_proj = None
+        if unwrap(self.modules.objective).utterance_bank_size:
+            # The bank's keys: latents -> the input projection (layer 0).
+            proj = unwrap(self.modules.wav2vec2).input_proj
+            key_proj = (proj.weight, proj.bias)
         stats = self.modules.objective(
             out["context"],
             out["latents"],
@@ -86,6 +91,7 @@ class W2V2Brain(PretrainingBrain):
             num_slots=num_slots,
             padding=out["padding"],
             utterance_context=out.get("utterance_context"),
+            utterance_key_proj=key_proj,
         )
         return self.record_stats(stats, batch, stage)
 

@@ -37,16 +37,17 @@ def _compiled_brain(backend="eager", dynamic=False, **extra):
 
 
 @pytest.mark.parametrize(
-    "utterance_contrast_weight, utterance_contrast_layer",
-    [(0.0, None), (1.0, None), (1.0, 1)],
+    "utterance_contrast_weight, utterance_contrast_layer, utterance_bank_size",
+    [(0.0, None, 0), (1.0, None, 0), (1.0, 1, 0), (1.0, 0, 4)],
 )
 def test_step_reads_the_device_once_per_optimizer_step(
-    utterance_contrast_weight, utterance_contrast_layer
+    utterance_contrast_weight, utterance_contrast_layer, utterance_bank_size
 ):
     """Micro-batches that do not step issue no synchronising op at all;
     the stepping one issues exactly one: the cycle's non-finite count,
     read after its backward is queued (with the utterance-level term
-    too, on the top layer or a lower one)."""
+    too, on the top layer or a lower one, and with its bank, which wraps
+    around within the 4 steps)."""
     torch.manual_seed(0)
     brain = toy_brain(
         grad_accumulation_factor=2,
@@ -54,6 +55,7 @@ def test_step_reads_the_device_once_per_optimizer_step(
         log_interval=1000,
         utterance_contrast_weight=utterance_contrast_weight,
         utterance_contrast_layer=utterance_contrast_layer,
+        utterance_bank_size=utterance_bank_size,
     )
     seen = []
     for i in range(4):
@@ -86,12 +88,21 @@ def test_progress_bar_shows_the_first_loss_of_an_epoch():
     assert brain.avg_train_loss == pytest.approx(float(first))
 
 
-def test_compiled_regions_have_no_graph_breaks():
+@pytest.mark.parametrize("banked", [False, True])
+def test_compiled_regions_have_no_graph_breaks(banked):
     """Each compiled region (front end, masking, encoder layer,
     objective) is one graph (fullgraph=True raises on a break), with
-    layerdrop on; the 2 encoder layers share theirs."""
+    layerdrop on; the 2 encoder layers share theirs. The same with the
+    utterance-level term on layer 0 and its bank, written in place."""
     torch.manual_seed(0)
-    brain = _compiled_brain(layerdrop_prob=0.5)
+    extra = {}
+    if banked:
+        extra = dict(
+            utterance_contrast_weight=1.0,
+            utterance_contrast_layer=0,
+            utterance_bank_size=4,
+        )
+    brain = _compiled_brain(layerdrop_prob=0.5, **extra)
     for _ in range(3):  # one shape: one graph per region
         fit(brain, toy_batch(0))
     assert not counters["graph_break"], dict(counters["graph_break"])

@@ -37,3 +37,37 @@ def test_utterance_contrast_reads_the_chosen_layer():
         check_pretraining_hparams(
             dict(num_encoder_layers=2, utterance_contrast_layer=3)
         )
+
+
+def test_utterance_bank_holds_the_batch_front_end_latents():
+    """With the term on layer 0 and a bank, a training step writes each
+    utterance's mean second-half front-end latents (what the encoder's
+    input projection maps to layer 0) into the bank; a bank on another
+    layer is a clear YAML error."""
+    torch.manual_seed(0)
+    brain = toy_brain(
+        utterance_contrast_weight=1.0,
+        utterance_contrast_layer=0,
+        utterance_bank_size=8,
+    )
+    batch = toy_batch(0)
+    with torch.no_grad():
+        out, mask = brain.compute_forward(batch, sb.Stage.TRAIN)
+        brain.compute_objectives((out, mask), batch, sb.Stage.TRAIN)
+    objective = brain.modules.objective
+    n = len(batch.id)
+    assert objective.utterance_bank_filled.tolist() == [True] * n + [False] * (
+        8 - n
+    )
+    real = (~out["padding"]).sum(1)
+    for b in range(n):
+        start = (real[b] + 1) // 2  # the later half of an odd count
+        half = out["latents"][b, start : real[b]].float().mean(0)
+        torch.testing.assert_close(objective.utterance_bank[b], half)
+    with pytest.raises(ValueError, match="utterance_bank_size"):
+        check_pretraining_hparams(
+            dict(utterance_contrast_layer=1, utterance_bank_size=4)
+        )
+    check_pretraining_hparams(
+        dict(utterance_contrast_layer=0, utterance_bank_size=4)
+    )

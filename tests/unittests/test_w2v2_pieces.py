@@ -423,3 +423,88 @@ def test_utterance_contrast_pairs_halves_and_ignores_padding():
         context, torch.randn(3, 20, 8), mask, torch.tensor(0.0), padding=padding
     )
     torch.testing.assert_close(out["utterance_loss"], same)
+
+
+def _banked_reference(obj, context, latents, bank, filled, weight, bias, n):
+    """The banked term written out: first-half mean contexts against the
+    keys of the batch's second-half mean latents and of the filled bank
+    rows, both through the current (weight, bias) and head."""
+
+    def head(x):
+        return F.normalize(obj.utterance_proj(x), dim=-1)
+
+    a = head(context[:, : n // 2].mean(1))
+    held = latents[:, n // 2 : n].mean(1)
+    keys = head(F.linear(torch.cat([held, bank[filled]]), weight, bias))
+    sim = a @ keys.t() / obj.logit_temp
+    target = torch.arange(len(a))
+    return 0.5 * (
+        F.cross_entropy(sim, target)
+        + F.cross_entropy(sim[:, : len(a)].t(), target)
+    )
+
+
+def test_utterance_bank_keys_are_reprojected_front_end_latents():
+    """The banked term equals its direct form (keys = the current
+    projection of mean second-half latents, the batch's and the bank's);
+    training forwards write the batch's mean second-half latents over the
+    oldest slots (wrapping around) and evaluation ones leave the bank
+    alone; the bank's keys follow the projection as it changes (never
+    stale); the bank is in the state dict; bad sizes are clear errors."""
+    torch.manual_seed(12)
+    obj = W2V2Objective(
+        8,
+        16,
+        proj_dim=16,
+        num_vars=5,
+        utterance_contrast_weight=1.0,
+        utterance_bank_size=5,
+    )
+    context, latents = torch.randn(3, 12, 16), torch.randn(3, 12, 8)
+    weight, bias = torch.randn(16, 8), torch.randn(16)
+    mask = torch.zeros(3, 12, dtype=torch.bool)
+    mask[:, 2:6] = True
+
+    def term(w=weight):
+        out = obj(
+            context,
+            latents,
+            mask,
+            torch.tensor(0.0),
+            utterance_key_proj=(w, bias),
+        )
+        return out["utterance_loss"]
+
+    def reference(w=weight):
+        bank, filled = obj.utterance_bank, obj.utterance_bank_filled
+        return _banked_reference(
+            obj, context, latents, bank, filled, w, bias, 12
+        )
+
+    obj.eval()
+    torch.testing.assert_close(term(), reference())  # empty bank: batch only
+    assert not obj.utterance_bank_filled.any()  # eval: not written
+    obj.train()
+    expected = reference()
+    torch.testing.assert_close(term(), expected)
+    held = latents[:, 6:].mean(1)
+    assert obj.utterance_bank_filled.tolist() == [True] * 3 + [False] * 2
+    torch.testing.assert_close(obj.utterance_bank[:3], held)
+    with_bank = reference()  # 3 banked copies of the keys: hard negatives
+    assert with_bank > expected + 0.2
+    moved = 2.0 * weight  # the projection moved: the bank's keys follow
+    expected = reference(moved)  # read before the forward writes
+    torch.testing.assert_close(term(moved), expected)
+    assert obj.utterance_bank_filled.all()
+    assert int(obj.utterance_bank_next) == 1  # 6 written, wrapped
+    torch.testing.assert_close(obj.utterance_bank[0], held[2])
+    assert {"utterance_bank", "utterance_bank_next"} <= set(obj.state_dict())
+    with pytest.raises(ValueError, match="utterance_key_proj"):
+        obj(context, latents, mask, torch.tensor(0.0))
+    for bad in (-1, 2.5):
+        with pytest.raises(ValueError, match="utterance_bank_size"):
+            W2V2Objective(
+                8, 16, utterance_contrast_weight=1.0, utterance_bank_size=bad
+            )
+    with pytest.raises(ValueError, match="utterance_contrast_weight"):
+        W2V2Objective(8, 16, utterance_bank_size=4)

@@ -2,7 +2,7 @@
 #   make demo  - set up, then pretrain + probe on the bundled toy corpus
 #   make test  - set up, then run every test
 # and, with the shared real recordings beside the checkout:
-#   make real-speech-check - pretrain + probe on real speech (~30 min, 2 cores)
+#   make real-speech-check - pretrain + probe on real speech (25-37 min, 2 cores)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python

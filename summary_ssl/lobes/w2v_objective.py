@@ -278,12 +278,11 @@ class W2V2Objective(nn.Module):
             fresh = torch.zeros(len(a), dtype=torch.bool, device=a.device)
             empty = torch.cat([fresh, ~self.utterance_bank_filled])
             sim = sim.masked_fill(empty, -torch.inf)
-            batch_only = sim[:, : len(a)]
+            # Keys pick their query among the batch's only.
+            target = torch.arange(len(a), device=sim.device)
             loss = 0.5 * (
-                F.cross_entropy(sim, torch.arange(len(a), device=sim.device))
-                + F.cross_entropy(
-                    batch_only.t(), torch.arange(len(a), device=sim.device)
-                )
+                F.cross_entropy(sim, target)
+                + F.cross_entropy(sim[:, : len(a)].t(), target)
             )
         if self.training:
             self._bank(held.detach())

@@ -16,6 +16,7 @@ setup(
         "torchaudio>=2.7.1",
         "speechbrain>=1.1.2,<1.2",
         "hyperpyyaml>=1.2.3",
+        "webdataset>=1.0.2",
         "sentencepiece",
         "soundfile",
         "jiwer",

@@ -50,7 +50,10 @@ from speechbrain.utils.optimizers import rm_vector_weight_decay
 
 from summary_ssl.brains.cost import CostTracker
 from summary_ssl.brains.rng_state import RNGState
-from summary_ssl.dataio.readable_batches import is_placeholder
+from summary_ssl.dataio.readable_batches import (
+    is_epoch_padding,
+    is_placeholder,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +77,7 @@ class PretrainingBrain(sb.core.Brain):
         self.nonfinite_in_a_row = 0
         self.nonfinite_total = 0
         self.unreadable_batches = 0
+        self.epoch_padding_batches = 0  # streamed shards, see shard_stream
         self._cycle_nonfinite = None  # device count of the cycle's NaN/inf
         self._loss_sum = self._loss_count = None  # see update_average
         self._read_loss_average = False
@@ -152,7 +156,9 @@ class PretrainingBrain(sb.core.Brain):
         many of the cycle's losses were non-finite, on any rank), at the
         stepping micro-batch, after its backward is queued; nothing else
         in the step waits for the GPU."""
-        if is_placeholder(batch):
+        if is_epoch_padding(batch):
+            self.epoch_padding_batches += 1  # by design: no warning
+        elif is_placeholder(batch):
             self.unreadable_batches += 1
             logger.warning(
                 "A batch with no readable audio at step %d runs as a "
@@ -293,6 +299,7 @@ class PretrainingBrain(sb.core.Brain):
             else None,
             "nonfinite_skipped": self.nonfinite_total,
             "unreadable_batches": self.unreadable_batches,
+            "epoch_padding_batches": self.epoch_padding_batches,
         }
         self._reset_log_window()
         self._read_loss_average = True  # synced now anyway

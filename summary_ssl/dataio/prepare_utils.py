@@ -165,6 +165,21 @@ def read_csv(path):
         return list(csv.DictReader(fin))
 
 
+def read_csv_header(path):
+    """The column names of a CSV file (its first line).
+
+    Example
+    -------
+    >>> import os
+    >>> path = os.path.join(getfixture("tmp_path"), "x.csv")
+    >>> write_csv(path, [], ["ID", "duration"])
+    >>> read_csv_header(path)
+    ['ID', 'duration']
+    """
+    with open(path, newline="", encoding="utf-8") as fin:
+        return next(csv.reader(fin), [])
+
+
 def checked_rows(
     items, report, desc=None, progress=True, workers=1, **check_options
 ):

@@ -21,16 +21,20 @@ import logging
 import torch
 from speechbrain.dataio.batch import PaddedBatch
 
-from summary_ssl.dataio.audio_checks import load_audio
+from summary_ssl.dataio.shards import load_row_audio
 
 logger = logging.getLogger(__name__)
 
 #: The id of the one utterance of a placeholder batch.
 PLACEHOLDER_ID = "<no readable audio>"
+#: The id of a placeholder that a rank runs while the other ranks finish
+#: their epoch (streamed shards: :mod:`summary_ssl.dataio.shard_stream`).
+EPOCH_PADDING_ID = "<epoch padding>"
 
 
-def load_audio_or_empty(path, sample_rate=16000):
-    """``load_audio``, or an empty tensor (and a warning) if it fails.
+def load_audio_or_empty(path, sample_rate=16000, spans=None):
+    """The audio of a prepared row, or an empty tensor (and a warning) if
+    it fails.
 
     Arguments
     ---------
@@ -38,6 +42,9 @@ def load_audio_or_empty(path, sample_rate=16000):
         Audio file.
     sample_rate : int
         Rate to return.
+    spans : str, optional
+        A Libri-Light row's ``spans`` (read only those; see
+        :func:`~summary_ssl.dataio.shards.load_row_audio`).
 
     Returns
     -------
@@ -50,7 +57,7 @@ def load_audio_or_empty(path, sample_rate=16000):
     torch.Size([0])
     """
     try:
-        return load_audio(path, sample_rate=sample_rate)
+        return load_row_audio(path, spans, sample_rate=sample_rate)
     except Exception as error:  # any reader failure: drop, never crash
         logger.warning("Skipping unreadable audio %s: %s", path, error)
         return torch.zeros(0)
@@ -95,20 +102,23 @@ def collate_readable(examples):
     return PaddedBatch(readable)
 
 
-def placeholder_batch(num_samples=16000):
-    """A batch of one silent utterance that stands in for an unreadable one.
+def placeholder_batch(num_samples=16000, utt_id=PLACEHOLDER_ID):
+    """A batch of one silent utterance that stands in for an unreadable one
+    (or, with ``utt_id=EPOCH_PADDING_ID``, for no batch at all).
 
     Arguments
     ---------
     num_samples : int
         Its length in samples.
+    utt_id : str
+        :data:`PLACEHOLDER_ID` or :data:`EPOCH_PADDING_ID`.
 
     Returns
     -------
     speechbrain.dataio.batch.PaddedBatch
     """
     silence = torch.zeros(num_samples)
-    return PaddedBatch([{"id": PLACEHOLDER_ID, "sig": silence}])
+    return PaddedBatch([{"id": utt_id, "sig": silence}])
 
 
 def is_placeholder(batch):
@@ -121,5 +131,21 @@ def is_placeholder(batch):
     Returns
     -------
     bool
+
+    Example
+    -------
+    >>> is_placeholder(placeholder_batch(utt_id=EPOCH_PADDING_ID))
+    True
     """
-    return list(batch.id) == [PLACEHOLDER_ID]
+    return list(batch.id) in ([PLACEHOLDER_ID], [EPOCH_PADDING_ID])
+
+
+def is_epoch_padding(batch):
+    """Whether ``batch`` pads a rank's epoch while others finish theirs.
+
+    Example
+    -------
+    >>> is_epoch_padding(placeholder_batch())
+    False
+    """
+    return list(batch.id) == [EPOCH_PADDING_ID]

@@ -8,7 +8,7 @@ Authors
 from summary_ssl.lobes.mixers import ATTENTION_TYPES
 
 PRECISIONS = ("fp32", "bf16", "fp16")
-DATA_SOURCES = ("librispeech", "folder")
+DATA_SOURCES = ("librispeech", "folder", "librilight", "shards")
 
 
 def check_pretraining_hparams(hparams):
@@ -125,6 +125,26 @@ def check_pretraining_hparams(hparams):
         lambda v: v in DATA_SOURCES,
         "{!r} is not one of " + str(DATA_SOURCES),
     )
+    source = hparams.get("data_source")
+    if source == "shards" and not hparams.get("shard_folder"):
+        errors.append(
+            "shard_folder: data_source: shards needs the folder of "
+            "shards.json (python -m summary_ssl.dataio.shards writes it)"
+        )
+    if source == "librilight":
+        need(
+            "librilight_subsets",
+            lambda v: isinstance(v, (list, tuple)) and len(v) > 0,
+            "must be a non-empty list such as [medium], got {!r}",
+        )
+        need(
+            "target_len_sec",
+            lambda v: isinstance(v, (int, float)) and v > 0,
+            "must be > 0 seconds, got {!r}",
+        )
+    if source == "shards":
+        for key in ("shuffle_buffer", "batch_buffer"):
+            need(key, lambda v: is_int(v) and v >= 1, "must be >= 1, got {!r}")
     # Teacher-student (S3LSpeech) settings.
     need(
         "logit_temp",

@@ -1,4 +1,9 @@
-"""One rank of the 2-process DDP tests (run by torchrun)."""
+"""One rank of the 2-process DDP tests (run by torchrun).
+
+    ddp_worker.py OUTPUT wav2vec2|s3lspeech [SHARD_FOLDER]
+
+With a shard folder, the rank streams it (``data_source: shards``).
+"""
 
 import sys
 
@@ -6,6 +11,7 @@ import torch
 import torch.distributed as dist
 
 from tests.integration.pretrain_helpers import run_pretraining, run_s3l
+from tests.integration.test_pretraining_shards import shard_overrides
 
 if __name__ == "__main__":
     output, objective = sys.argv[1], sys.argv[2]
@@ -15,12 +21,18 @@ if __name__ == "__main__":
         number_of_epochs=2,
         log_interval=2,
     )
+    if len(sys.argv) > 3:
+        settings.update(shard_overrides(sys.argv[3]), num_workers=2)
     if objective == "wav2vec2":
         brain = run_pretraining(output, layerdrop_prob=0.5, **settings)
     else:
         brain = run_s3l(output, **settings)
     state = {k: v.clone() for k, v in brain.raw_modules.state_dict().items()}
     torch.save(
-        {"state": state, "step": brain.optimizer_step},
+        {
+            "state": state,
+            "step": brain.optimizer_step,
+            "padding": brain.epoch_padding_batches,
+        },
         f"{output}/rank{dist.get_rank()}.pt",
     )

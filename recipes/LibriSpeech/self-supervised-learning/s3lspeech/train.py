@@ -4,6 +4,8 @@
     python train.py hparams/s3lspeech.yaml --data_folder=/LibriSpeech
 
 Multi-GPU: ``torchrun --nproc_per_node=4 train.py hparams/...``.
+The Libri-Light recipe's train.py is a link to this file (its YAMLs are
+overlays of these); multi-node: recipes/Libri-Light/.../README.md, "Scale".
 At the end (and from any checkpoint with ``python -m summary_ssl.export``)
 the student's encoder is exported to ``<output_folder>/exported_encoder``,
 which the MP3S runner probes. The data preparation, batching and export

@@ -1,0 +1,1 @@
+../../../LibriSpeech/self-supervised-learning/s3lspeech/train.py

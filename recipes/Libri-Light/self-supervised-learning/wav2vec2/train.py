@@ -1,0 +1,1 @@
+../../../LibriSpeech/self-supervised-learning/wav2vec2/train.py

@@ -1,37 +1,69 @@
-"""Two-process DDP pretraining on CPU (gloo), as torchrun runs it."""
+"""Two-process DDP pretraining on CPU (gloo), as torchrun runs it, on one
+"node" and on two (static rendezvous, as across machines)."""
 
 import os
 import pathlib
 import subprocess
 import sys
 
+import pytest
 import torch
+
+from tests.integration.test_pretraining_shards import make_toy_shards
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
-def _torchrun(worker, output, port, *args):
-    """Runs ``worker`` on 2 gloo ranks; returns both ranks' saved dicts."""
+def _torchrun(worker, output, port, *args, nnodes=1):
+    """Runs ``worker`` on 2 gloo ranks, as one torchrun agent (one node)
+    with 2 processes or as ``nnodes=2`` agents (two "nodes") with one
+    each; returns both ranks' saved dicts and the agents' output."""
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--nproc_per_node=2",
-            f"--master_port={port}",
-            str(REPO / "tests/integration" / worker),
-            str(output),
-            *args,
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return [torch.load(output / f"rank{r}.pt") for r in (0, 1)], result
+    agents = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                f"--nnodes={nnodes}",
+                f"--node_rank={node}",
+                f"--nproc_per_node={2 // nnodes}",
+                "--master_addr=127.0.0.1",
+                f"--master_port={port}",
+                str(REPO / "tests/integration" / worker),
+                str(output),
+                *args,
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for node in range(nnodes)
+    ]
+    logs = [agent.communicate(timeout=600)[0] for agent in agents]
+    for agent, log in zip(agents, logs):
+        assert agent.returncode == 0, log[-3000:]
+    ranks = [torch.load(output / f"rank{r}.pt") for r in (0, 1)]
+    return ranks, "\n".join(logs)
+
+
+@pytest.fixture(scope="module")
+def toy_shards(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("shards")
+    return make_toy_shards(str(folder))[0]
+
+
+@pytest.fixture(scope="module")
+def one_node(tmp_path_factory, toy_shards):
+    """1 node x 2 processes, from CSV files and from shards."""
+    out = tmp_path_factory.mktemp("one_node")
+    csv = _torchrun("ddp_worker.py", out / "csv", 29533, "wav2vec2")[0]
+    shards = _torchrun(
+        "ddp_worker.py", out / "shards", 29536, "wav2vec2", toy_shards
+    )[0]
+    return {"csv": csv, "shards": shards}
 
 
 def _assert_same_weights(ranks):
@@ -41,12 +73,29 @@ def _assert_same_weights(ranks):
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
 
 
-def test_two_ranks_end_with_identical_weights(tmp_path):
+@pytest.mark.parametrize("source", ["csv", "shards"])
+def test_two_ranks_end_with_identical_weights(one_node, source, tmp_path):
     """Layerdrop (0.5) and the quantiser must not need
     find_unused_parameters: the run would hang or fail otherwise."""
-    ranks, _ = _torchrun("ddp_worker.py", tmp_path, 29533, "wav2vec2")
+    ranks = one_node[source]
     assert ranks[0]["step"] == ranks[1]["step"] == 6
     _assert_same_weights(ranks)
+
+
+@pytest.mark.parametrize("source", ["csv", "shards"])
+def test_two_nodes_match_one_node_with_two_processes(
+    one_node, toy_shards, source, tmp_path
+):
+    """Two torchrun agents on one host with static rendezvous, as on two
+    machines (recipes/Libri-Light/.../README.md, "Scale")."""
+    args = [toy_shards] if source == "shards" else []
+    port = 29541 if source == "csv" else 29543
+    two_nodes, _ = _torchrun(
+        "ddp_worker.py", tmp_path, port, "wav2vec2", *args, nnodes=2
+    )
+    assert [r["step"] for r in two_nodes] == [6, 6]
+    _assert_same_weights([one_node[source][0], two_nodes[0]])
+    _assert_same_weights(two_nodes)
     assert (tmp_path / "exported_encoder" / "wav2vec2.ckpt").is_file()
 
 
@@ -55,11 +104,11 @@ def test_a_rank_with_an_unreadable_batch_stays_in_step(tmp_path):
     take part in every collective (no hang), step the optimizer after the
     same micro-batches (the accumulation cycle stays aligned) and end with
     the same weights; rank 1 counts and logs the bad batch."""
-    ranks, result = _torchrun("ddp_unreadable_worker.py", tmp_path, 29534)
+    ranks, log = _torchrun("ddp_unreadable_worker.py", tmp_path, 29534)
     assert ranks[0]["step"] == ranks[1]["step"] == 4
     assert ranks[0]["stepped_at"] == ranks[1]["stepped_at"] == [2, 4, 6, 8]
     assert (ranks[0]["unreadable"], ranks[1]["unreadable"]) == (0, 1)
-    assert "no readable audio" in result.stderr + result.stdout
+    assert "no readable audio" in log
     _assert_same_weights(ranks)
 
 

@@ -31,7 +31,13 @@ What it adds to ``speechbrain.core.Brain`` (hooks keep their signatures):
 * intra-epoch checkpoints only at optimizer-step boundaries, holding the
   RNG states, so a resumed run repeats an uninterrupted one exactly;
 * step logs (JSON lines, ``train_log_file``, every ``log_interval``
-  optimizer steps) and a cost report (``cost_file``).
+  optimizer steps) and a cost report (``cost_file``); either file is not
+  written when its key is null.
+
+Every key a Brain reads is named in its ``required_hparams`` (the recipe
+YAMLs declare them all): a YAML without one is an error when the Brain is
+built, never a silent default, and a misspelt key is refused before then
+(:mod:`summary_ssl.brains.hparams_keys`).
 
 Authors
 -------
@@ -64,10 +70,28 @@ def unwrap(module):
 
 
 class PretrainingBrain(sb.core.Brain):
-    """Base Brain for pretraining objectives (see the module docstring)."""
+    """Base Brain for pretraining objectives (see the module docstring).
+
+    A subclass that reads more keys names them in ``required_hparams``
+    (this class's, plus its own), and the value checks of its objective's
+    keys in ``objective_checks`` (run with the shared ones before
+    anything is built: :func:`~summary_ssl.brains.hparams_checks.checks_for`).
+    """
+
+    objective_checks = ()
+
+    required_hparams = (
+        "lr_scheduler",
+        "train_logger",
+        "log_interval",
+        "sample_rate",
+        "train_log_file",
+        "cost_file",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._check_required_hparams()
         self.rng_state = RNGState()
         world = dist.get_world_size() if dist.is_initialized() else 1
         self.cost = CostTracker(world_size=world)
@@ -81,7 +105,18 @@ class PretrainingBrain(sb.core.Brain):
         self._cycle_nonfinite = None  # device count of the cycle's NaN/inf
         self._loss_sum = self._loss_count = None  # see update_average
         self._read_loss_average = False
+        self._stage = None  # the stage running (see update_average)
         self._reset_log_window()
+
+    def _check_required_hparams(self):
+        present = vars(self.hparams) if self.hparams is not None else {}
+        missing = [k for k in self.required_hparams if k not in present]
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__} reads these keys, which the YAML "
+                f"does not declare: {', '.join(missing)} (see the recipe "
+                "YAMLs for their meaning and usual values)"
+            )
 
     # -- what subclasses use --------------------------------------------
 
@@ -242,8 +277,12 @@ class PretrainingBrain(sb.core.Brain):
         micro-batch). Here the mean over the epoch's finite losses is read
         only after the epoch's first micro-batch, when the step logs are
         written, at the end of the epoch and before a checkpoint; in
-        between, the progress bar shows the last value read.
+        between, the progress bar shows the last value read. Validation
+        losses take SpeechBrain's mean (they used to be summed into the
+        training loss's, and the logged valid loss stayed 0).
         """
+        if self._stage in (sb.Stage.VALID, sb.Stage.TEST):  # SB mean
+            return super().update_average(loss, avg_loss)
         if self._loss_sum is None:  # epoch start, or resumed mid-epoch
             before = max(self.step - 1, 0)
             self._loss_sum = torch.tensor(
@@ -278,13 +317,12 @@ class PretrainingBrain(sb.core.Brain):
 
     def on_fit_batch_end(self, batch, outputs, loss, should_step):
         """Writes a step log every ``log_interval`` optimizer steps."""
-        interval = getattr(self.hparams, "log_interval", 50)
+        interval = self.hparams.log_interval
         if not should_step or self.optimizer_step % interval:
             return
         window = self._log_window
         elapsed = time.time() - window["start"]
-        sample_rate = getattr(self.hparams, "sample_rate", 16000)
-        audio = float(window["audio_samples"]) / sample_rate
+        audio = float(window["audio_samples"]) / self.hparams.sample_rate
         audio *= self.cost.world_size
         batches = max(window["batches"], 1)
         record = {
@@ -303,7 +341,7 @@ class PretrainingBrain(sb.core.Brain):
         }
         self._reset_log_window()
         self._read_loss_average = True  # synced now anyway
-        log_file = getattr(self.hparams, "train_log_file", None)
+        log_file = self.hparams.train_log_file
         if log_file is not None and if_main_process():
             with open(log_file, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
@@ -367,6 +405,7 @@ class PretrainingBrain(sb.core.Brain):
     def on_stage_start(self, stage, epoch=None):
         """Resets validation statistics and the running training loss."""
         self.valid_stats = []
+        self._stage = stage
         if stage == sb.Stage.TRAIN:
             self._loss_sum = self._loss_count = None
             # The first micro-batch's loss is read (one host sync per
@@ -403,6 +442,6 @@ class PretrainingBrain(sb.core.Brain):
     def fit(self, *args, **kwargs):
         """SpeechBrain's fit, then the cost report."""
         super().fit(*args, **kwargs)
-        cost_file = getattr(self.hparams, "cost_file", None)
+        cost_file = self.hparams.cost_file
         if cost_file is not None and if_main_process():
             self.cost.write(cost_file)

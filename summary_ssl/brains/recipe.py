@@ -17,12 +17,11 @@ import sys
 
 import speechbrain as sb
 import yaml
-from hyperpyyaml import load_hyperpyyaml
 from speechbrain.dataio.dataio import merge_csvs
 from speechbrain.dataio.sampler import DynamicBatchSampler
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
-from summary_ssl.brains.hparams_checks import check_pretraining_hparams
+from summary_ssl.brains.hparams_keys import load_recipe_hparams
 from summary_ssl.dataio.audio_folder import prepare_audio_folder
 from summary_ssl.dataio.librilight import prepare_librilight
 from summary_ssl.dataio.librispeech import prepare_librispeech
@@ -238,9 +237,11 @@ def resolve_overlay(hparams_file, overrides):
     if not any(line.startswith("base_hparams:") for line in text.splitlines()):
         return hparams_file, overrides
     overlay = yaml.safe_load(text)
-    base = os.path.join(
-        os.path.dirname(os.path.abspath(hparams_file)),
-        overlay.pop("base_hparams"),
+    base = os.path.normpath(
+        os.path.join(
+            os.path.dirname(os.path.abspath(hparams_file)),
+            overlay.pop("base_hparams"),
+        )
     )
     if not os.path.isfile(base):
         raise FileNotFoundError(
@@ -295,9 +296,7 @@ def run_pretraining(brain_class, argv=None):
     hparams_file, overrides = resolve_overlay(hparams_file, overrides)
     overrides = yaml_run_options(hparams_file, run_opts, overrides)
     sb.utils.distributed.ddp_init_group(run_opts)
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
-    check_pretraining_hparams(hparams)
+    hparams = load_recipe_hparams(hparams_file, overrides, brain_class)
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],
         hyperparams_to_save=hparams_file,

@@ -5,7 +5,8 @@ Expected ``modules``: ``student`` (a
 :class:`~summary_ssl.lobes.ema_teacher.EMATeacher` of the student) and
 ``objective`` (a
 :class:`~summary_ssl.lobes.ts_objective.TeacherStudentObjective`).
-Expected ``hparams``: ``noise`` (a
+Expected ``hparams`` (its ``required_hparams``): ``min_duration``,
+``noise`` (a
 :class:`~summary_ssl.lobes.perturbations.NoiseMixer`), ``spec_augment``
 (a :class:`~summary_ssl.lobes.perturbations.SpecAugment`),
 ``random_shift`` (a
@@ -28,12 +29,22 @@ Authors
 import speechbrain as sb
 import torch
 
+from summary_ssl.brains.hparams_checks import check_teacher_student_hparams
 from summary_ssl.brains.pretraining import PretrainingBrain, unwrap
 from summary_ssl.lobes.perturbations import RandomShift
 
 
 class TeacherStudentBrain(PretrainingBrain):
     """Brain for teacher-student pretraining (see the module docstring)."""
+
+    objective_checks = (check_teacher_student_hparams,)
+
+    required_hparams = PretrainingBrain.required_hparams + (
+        "noise",
+        "spec_augment",
+        "random_shift",
+        "min_duration",
+    )
 
     def compute_forward(self, batch, stage):
         """Perturbs the inputs, runs the student and the teacher."""
@@ -103,11 +114,9 @@ class TeacherStudentBrain(PretrainingBrain):
     def _check_min_duration(self):
         """The shortest utterance must give 2 output frames (a positive
         and a negative)."""
-        shortest = getattr(self.hparams, "min_duration", None)
-        if shortest is None:
-            return
+        shortest = self.hparams.min_duration
         encoder = unwrap(self.modules.student).encoder
-        samples = int(shortest * getattr(self.hparams, "sample_rate", 16000))
+        samples = int(shortest * self.hparams.sample_rate)
         frames = int(encoder.output_lengths(samples))
         if frames < 2:
             raise ValueError(

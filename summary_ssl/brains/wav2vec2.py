@@ -1,16 +1,20 @@
 """W2V2Brain: wav2vec 2.0 contrastive pretraining on SpeechBrain's Brain.
 
 Expected ``modules``: ``wav2vec2`` (a
-:class:`~summary_ssl.lobes.wav2vec2.Wav2Vec2Encoder`) and ``objective``
-(a :class:`~summary_ssl.lobes.w2v_objective.W2V2Objective`). Expected
-``hparams``: ``mask_prob``, ``mask_length``, ``lr_scheduler``, and
-optionally ``min_masks``, ``compile_backend`` and those of
+:class:`~summary_ssl.lobes.wav2vec2.Wav2Vec2Encoder`), ``objective`` (a
+:class:`~summary_ssl.lobes.w2v_objective.W2V2Objective`) and, optionally,
+``utterance_contrast`` (a
+:class:`~summary_ssl.lobes.utterance_contrast.UtteranceContrast`, run only
+when its weight is above 0; its weighted loss is added to the
+objective's). Expected ``hparams``: ``mask_prob``, ``mask_length``,
+``min_masks``, ``compile_backend``, ``lr_scheduler`` and those of
 :class:`~summary_ssl.brains.pretraining.PretrainingBrain`, which holds the
 training machinery (non-finite handling, accumulation, logs, cost, RNG
 states, resume, DDP). This class adds the span masking, the encoder pass,
-the objective, the Gumbel temperature, which follows the optimizer step,
-and ``torch.compile`` by regions (``compile: True``, see
-:mod:`summary_ssl.brains.compile`).
+the losses, the Gumbel temperature, which follows the optimizer step, and
+``torch.compile`` by regions (``compile: True``, see
+:mod:`summary_ssl.brains.compile`; the utterance-level term is one more
+region).
 
 Authors
 -------
@@ -20,12 +24,15 @@ Authors
 import speechbrain as sb
 
 from summary_ssl.brains.compile import compile_regions
+from summary_ssl.brains.hparams_checks import check_wav2vec2_hparams
 from summary_ssl.brains.pretraining import PretrainingBrain, unwrap
 from summary_ssl.lobes.span_masking import compute_span_mask, span_bounds
 
 
 class W2V2Brain(PretrainingBrain):
     """Brain for wav2vec 2.0 pretraining (see the module docstring)."""
+
+    objective_checks = (check_wav2vec2_hparams,)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -49,17 +56,18 @@ class W2V2Brain(PretrainingBrain):
         )
         if stage == sb.Stage.TRAIN:
             self.count_audio(batch, samples)
-        # The utterance-level term may read a lower layer (YAML
-        # ``utterance_contrast_layer``; null = the top one, ``context``).
-        layer = None
-        if unwrap(self.modules.objective).utterance_contrast_weight > 0:
-            layer = getattr(self.hparams, "utterance_contrast_layer", None)
+        # The utterance-level term may read a lower layer than the top
+        # one (``context``): only that hidden state is asked for.
+        term = self._utterance_term()
+        layer = None if term is None else unwrap(term).layer
         out = self.modules.wav2vec2(
-            wavs, wav_lens, mask=mask, output_hidden_states=layer is not None
+            wavs,
+            wav_lens,
+            mask=mask,
+            output_hidden_states=[] if layer is None else [layer],
         )
         if layer is not None:
-            # A copy, so the stack of every layer's states can be freed.
-            out["utterance_context"] = out.pop("hidden_states")[layer].clone()
+            out["utterance_context"] = out.pop("hidden_states")[0]
         if out["context"].shape[1] != max_frames:
             raise RuntimeError(
                 f"front end made {out['context'].shape[1]} frames, "
@@ -71,28 +79,46 @@ class W2V2Brain(PretrainingBrain):
         return dict(
             mask_prob=self.hparams.mask_prob,
             mask_length=self.hparams.mask_length,
-            min_masks=getattr(self.hparams, "min_masks", 2),
+            min_masks=self.hparams.min_masks,
         )
 
+    def _utterance_term(self):
+        """The ``utterance_contrast`` module (as in ``modules``, so
+        DDP-wrapped in a DDP run), or None when there is none or its
+        weight is 0."""
+        if "utterance_contrast" not in self.modules:
+            return None
+        term = self.modules.utterance_contrast
+        return term if unwrap(term).weight > 0 else None
+
     def compute_objectives(self, predictions, batch, stage):
-        """Contrastive + diversity (+ feature penalty) loss."""
+        """Contrastive + diversity (+ feature penalty) loss, plus the
+        weighted utterance-level term when it is on (``utterance_loss``
+        in the logs)."""
         out, mask = predictions
         _, num_slots = span_bounds(mask.shape[1], **self._mask_options())
-        key_proj = None
-        if unwrap(self.modules.objective).utterance_bank_size:
-            # The bank's keys: latents -> the input projection (layer 0).
-            proj = unwrap(self.modules.wav2vec2).input_proj
-            key_proj = (proj.weight, proj.bias)
         stats = self.modules.objective(
             out["context"],
             out["latents"],
             mask,
             out["features_pen"],
             num_slots=num_slots,
-            padding=out["padding"],
-            utterance_context=out.get("utterance_context"),
-            utterance_key_proj=key_proj,
         )
+        term = self._utterance_term()
+        if term is not None:
+            hidden = out.get("utterance_context", out["context"])
+            if unwrap(term).bank_size:
+                # The bank's keys: latents -> input projection (layer 0).
+                utt = term(
+                    hidden,
+                    out["padding"],
+                    out["latents"],
+                    unwrap(self.modules.wav2vec2).input_proj,
+                )
+            else:
+                utt = term(hidden, out["padding"])
+            loss = stats.pop("loss") + unwrap(term).weight * utt
+            stats = {"utterance_loss": utt.detach(), "loss": loss, **stats}
         return self.record_stats(stats, batch, stage)
 
     def on_fit_batch_start(self, batch, should_step):
@@ -112,11 +138,24 @@ class W2V2Brain(PretrainingBrain):
                 "W2V2Brain compiles its own regions: compile_module_keys "
                 "and jit are not supported with compile"
             )
+        backend = self.hparams.compile_backend
         self.span_masker = compile_regions(
             unwrap(self.modules.wav2vec2),
             unwrap(self.modules.objective),
             mode=self.compile_mode,
             fullgraph=self.compile_using_fullgraph,
             dynamic=self.compile_using_dynamic_shape_tracing,
-            backend=getattr(self.hparams, "compile_backend", "inductor"),
+            backend=backend,
         )
+        term = self._utterance_term()
+        if term is not None:
+            # One more region, with compile_regions' options.
+            options = dict(
+                fullgraph=self.compile_using_fullgraph,
+                dynamic=self.compile_using_dynamic_shape_tracing,
+            )
+            if backend == "inductor":
+                options["mode"] = self.compile_mode
+            else:
+                options["backend"] = backend
+            unwrap(term).compile(**options)

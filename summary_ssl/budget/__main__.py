@@ -16,6 +16,14 @@ proposes a slim and a wide model of equal FLOPs for that budget, with the
 steps and hours of audio each can see, and prints the slim one's recipe
 command. ``--json PATH`` writes the same numbers as JSON.
 
+Options and overrides may come in any order, before or after the YAML.
+Each is honoured or refused: an option that only the planner uses
+(``--plot``, ``--widths``, ``--frames-per-param``) without
+``--budget-gpu-hours``, ``--usd-per-gpu-hour`` with it, and a
+``--key`` that is neither an option nor a key of the YAML (with the
+closest names as a suggestion) are errors; options are never
+abbreviated, so ``--jso`` is refused rather than taken for ``--json``.
+
 Authors
 -------
 * summary_ssl contributors 2026
@@ -28,6 +36,7 @@ from pathlib import Path
 
 import yaml
 
+from summary_ssl.brains.hparams_keys import override_errors, top_level_keys
 from summary_ssl.budget.cost import estimate
 from summary_ssl.budget.hardware import EXAMPLE_USD_PER_GPU_HOUR, GPUS
 from summary_ssl.budget.planner import WIDTHS, override_line, plan
@@ -41,6 +50,7 @@ def _parser():
         prog="python -m summary_ssl.budget",
         description=__doc__.split("\n\n")[0],
         epilog="Other --key=value arguments override the YAML.",
+        allow_abbrev=False,  # a short --key is a YAML key or an error
     )
     p.add_argument("hparams", help="the recipe YAML")
 
@@ -72,8 +82,8 @@ def _parser():
     option(
         "usd-per-gpu-hour",
         type=float,
-        default=EXAMPLE_USD_PER_GPU_HOUR,
-        help="price for the cost line (default: an example price)",
+        help="price for the cost line (default: an example price, "
+        f"{EXAMPLE_USD_PER_GPU_HOUR})",
     )
     option("budget-gpu-hours", type=float, help="plan for this budget")
     option(
@@ -85,8 +95,8 @@ def _parser():
     option(
         "widths",
         type=lambda text: tuple(int(w) for w in text.split(",")),
-        default=WIDTHS,
-        help="planner: model widths to consider, comma-separated",
+        help="planner: model widths to consider, comma-separated "
+        f"(default {','.join(map(str, WIDTHS))})",
     )
     option("plot", help="planner: write the figure here (PNG, PDF, ...)")
     option("json", help="write the numbers as JSON here ('-': stdout)")
@@ -115,13 +125,53 @@ def parse_overrides(extra):
     return overrides
 
 
+PLANNER_ONLY = ("plot", "widths", "frames_per_param")
+
+
+def _refuse_unused(args, parser):
+    """Options the chosen mode would ignore are errors."""
+    if args.budget_gpu_hours is None:
+        unused = [name for name in PLANNER_ONLY if getattr(args, name)]
+        why = "only the planner uses it: add --budget-gpu-hours"
+    else:
+        unused = ["usd_per_gpu_hour"] * (args.usd_per_gpu_hour is not None)
+        why = "the planner does not use it (the cost estimate does)"
+    if unused:
+        parser.error(
+            "; ".join(f"--{n.replace('_', '-')}: {why}" for n in unused)
+        )
+
+
+def _check_override_keys(path, overrides, parser):
+    """Overrides of keys the YAML lacks (a misspelt option, often) are
+    refused with the closest option or key."""
+    text = Path(path).read_text(encoding="utf-8")
+    options = [
+        s[2:]
+        for a in parser._actions
+        for s in a.option_strings
+        if s[:2] == "--"
+    ]
+    errors = override_errors(
+        top_level_keys(text), overrides, Path(path).name, extra=options
+    )
+    if errors:
+        raise SystemExit(
+            "bad override (neither an option nor a key of the YAML):\n  "
+            + "\n  ".join(errors)
+        )
+
+
 def main(argv=None):
     """Runs the CLI; returns the result dictionary."""
-    args, extra = _parser().parse_known_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
     overrides = parse_overrides(extra)
+    _refuse_unused(args, parser)
+    _check_override_keys(args.hparams, overrides, parser)
     try:
         recipe = Recipe(args.hparams, overrides)
-    except KeyError as error:  # hyperpyyaml: an override the YAML lacks
+    except KeyError as error:  # hyperpyyaml: a nested key the YAML lacks
         raise SystemExit(f"bad override: {error}") from error
     sources = args.measurements
     if sources is None:
@@ -152,7 +202,9 @@ def _run(args, recipe, measurements):
             data_hours=args.data_hours,
             measurements=measurements,
             mfu=args.mfu,
-            usd_per_gpu_hour=args.usd_per_gpu_hour,
+            usd_per_gpu_hour=EXAMPLE_USD_PER_GPU_HOUR
+            if args.usd_per_gpu_hour is None
+            else args.usd_per_gpu_hour,
         )
         text = format_report(result)
     elif recipe.is_teacher_student:
@@ -171,7 +223,7 @@ def _run(args, recipe, measurements):
             measurements=measurements,
             mfu=args.mfu,
             target_frames_per_param=args.frames_per_param,
-            widths=args.widths,
+            widths=args.widths or WIDTHS,
         )
         result["command"] = override_line(recipe, result["slim"], args.gpus)
         text = format_plan(result, result["command"])

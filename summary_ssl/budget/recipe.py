@@ -23,8 +23,11 @@ import tempfile
 from pathlib import Path
 
 import torch
+import yaml
 from hyperpyyaml import load_hyperpyyaml
 from torch._subclasses.fake_tensor import FakeTensorMode
+
+from summary_ssl.brains.recipe import resolve_overlay
 
 _PLACEHOLDER = re.compile(r"^(\w+):\s*!PLACEHOLDER", re.MULTILINE)
 
@@ -36,27 +39,31 @@ class ScheduleError(ValueError):
 class Recipe:
     """A recipe YAML with its overrides, built on fake tensors.
 
-    Arguments
-    ---------
-    path : str or Path
-        The recipe YAML.
-    overrides : dict, optional
-        Top-level overrides, as on the recipe's command line.
+        Arguments
+        ---------
+        path : str or Path
+            The recipe YAML.
+        overrides : dict, optional
+            Top-level overrides, as on the recipe's command line.
 
-    Example
-    -------
-    >>> from summary_ssl.toy import PRETRAIN_RECIPE
-    >>> recipe = Recipe(PRETRAIN_RECIPE / "hparams/summarymixing_w2v2.yaml",
-    ...                 {"num_encoder_layers": 2})
-    >>> recipe.name, recipe.hparams["num_encoder_layers"]
-    ('summarymixing_w2v2', 2)
-    >>> len(recipe.hparams["wav2vec2"].encoder.layers)
-    2
+        Example
+        -------
+        >>> from summary_ssl.brains.recipe import resolve_overlay
+    from summary_ssl.toy import PRETRAIN_RECIPE
+        >>> recipe = Recipe(PRETRAIN_RECIPE / "hparams/summarymixing_w2v2.yaml",
+        ...                 {"num_encoder_layers": 2})
+        >>> recipe.name, recipe.hparams["num_encoder_layers"]
+        ('summarymixing_w2v2', 2)
+        >>> len(recipe.hparams["wav2vec2"].encoder.layers)
+        2
     """
 
     def __init__(self, path, overrides=None):
-        self.path = Path(path)
-        self.overrides = dict(overrides or {})
+        # An overlay (the Libri-Light recipes) costs its base YAML with the
+        # overlay's keys as overrides, as run_pretraining loads it.
+        base, text = resolve_overlay(str(path), yaml.safe_dump(overrides or {}))
+        self.path = Path(base)
+        self.overrides = yaml.safe_load(text) or {}
         self.text = self.path.read_text(encoding="utf-8")
         self.hparams = self.load("fake")
 

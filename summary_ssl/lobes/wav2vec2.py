@@ -73,6 +73,10 @@ class Wav2Vec2Encoder(nn.Module):
     torch.Size([3, 2, 48, 32])
     >>> out["frame_lengths"].tolist()
     [48, 23]
+    >>> out = model(torch.randn(2, 16000), torch.tensor([1.0, 0.5]),
+    ...             output_hidden_states=[1])
+    >>> out["hidden_states"].shape  # only the one asked for
+    torch.Size([1, 2, 48, 32])
     """
 
     @records_init
@@ -132,8 +136,10 @@ class Wav2Vec2Encoder(nn.Module):
             (B,) relative lengths in (0, 1] (SpeechBrain convention).
         mask : torch.Tensor, optional
             (B, T) boolean, True = replace this frame by the mask embedding.
-        output_hidden_states : bool
-            Return every layer's output.
+        output_hidden_states : bool or sequence of int
+            True: return every hidden state (the encoder's input and each
+            layer's output); a sequence of indices: only those, in that
+            order (the full stack is never built); False: none.
 
         Returns
         -------
@@ -142,7 +148,8 @@ class Wav2Vec2Encoder(nn.Module):
             ``features_pen`` (mean squared front-end output over real
             frames), ``context`` (B, T, d_model), ``padding`` (B, T)
             True = padding, ``frame_lengths`` (B,), and ``hidden_states``
-            (layers + 1, B, T, d_model) when asked.
+            (layers + 1, B, T, d_model), or (indices, B, T, d_model) for
+            a sequence of indices, when asked.
         """
         latents, frame_lengths = self.frontend(
             wavs, self.sample_lengths(wavs, wav_lens)
@@ -162,7 +169,7 @@ class Wav2Vec2Encoder(nn.Module):
         out = self.encoder(
             x,
             src_key_padding_mask=padding,
-            output_hidden_states=output_hidden_states,
+            output_hidden_states=bool(output_hidden_states),
         )
         result = {
             "latents": latents,
@@ -171,8 +178,16 @@ class Wav2Vec2Encoder(nn.Module):
             "padding": padding,
             "frame_lengths": frame_lengths,
         }
-        if output_hidden_states:
+        if output_hidden_states is True:
             result["hidden_states"] = torch.stack(out[2])
+        elif output_hidden_states:
+            chosen = [out[2][i] for i in output_hidden_states]
+            # One state: a view of it, not a copy.
+            result["hidden_states"] = (
+                chosen[0].unsqueeze(0)
+                if len(chosen) == 1
+                else torch.stack(chosen)
+            )
         return result
 
 

@@ -166,3 +166,66 @@ def test_schedule_without_step_limit_needs_the_data_size(capsys):
     # 10 epochs of 100 h in steps of 360 s x 4 accumulated batches
     assert result["schedule"]["optimizer_steps"] == 2500
     assert result["schedule"]["audio_hours"] == 1000
+
+
+def test_options_in_any_position_are_honoured_or_refused(tmp_path, capsys):
+    """--json after the YAML (as a new user types it), before it, and as
+    --json=PATH write the JSON; an option the mode would ignore, a
+    misspelt or abbreviated option are refused with the right name."""
+    yaml = str(HPARAMS / "flash_conformer_w2v2.yaml")
+    for i, argv in enumerate(
+        (
+            [yaml, "--json", "{}", "--measurements"],
+            ["--json", "{}", yaml, "--measurements"],
+            ["--measurements", "--json={}", yaml],
+            [yaml, "--d_model", "512", "--json", "{}", "--measurements"],
+        )
+    ):
+        out = tmp_path / f"cost{i}.json"
+        result = main([a.format(out) for a in argv])
+        assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    full = json.loads((tmp_path / "cost0.json").read_text())
+    assert result["parameters"]["total"] < full["parameters"]["total"]
+    with pytest.raises(SystemExit, match="did you mean --json"):
+        main([yaml, "--jso", str(tmp_path / "x.json"), "--measurements"])
+    with pytest.raises(SystemExit, match="did you mean --json"):
+        main([yaml, "--JSON", str(tmp_path / "x.json"), "--measurements"])
+    with pytest.raises(SystemExit, match="did you mean --mask_prob"):
+        main([yaml, "--mask_prb=0.5", "--measurements"])
+    assert not (tmp_path / "x.json").exists()
+    with pytest.raises(SystemExit):
+        main([yaml, "--plot", str(tmp_path / "p.png"), "--measurements"])
+    assert "--plot: only the planner uses it" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([yaml, "--budget-gpu-hours=24", "--usd-per-gpu-hour=3"])
+    assert "--usd-per-gpu-hour: the planner" in capsys.readouterr().err
+
+
+def test_the_command_a_new_user_types_writes_the_json(tmp_path):
+    out = tmp_path / "out.json"
+    yaml = HPARAMS / "summarymixing_w2v2.yaml"
+    command = [sys.executable, "-m", "summary_ssl.budget", str(yaml)]
+    done = subprocess.run(
+        [*command, "--json", str(out), "--measurements"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.read_text())["parameters"]["total"] > 0
+    assert "projection" in done.stdout
+
+
+def test_an_overlay_yaml_is_costed_as_its_base_with_its_keys():
+    """The Libri-Light recipes' overlays (base_hparams) cost like the
+    LibriSpeech YAML they adjust, with their keys as overrides."""
+
+    overlay = (
+        PRETRAIN_RECIPE.parents[2]
+        / "Libri-Light/self-supervised-learning/wav2vec2/hparams"
+        / "summarymixing_w2v2.yaml"
+    )
+    recipe = Recipe(overlay, {"num_encoder_layers": 2})
+    assert recipe.path == PRETRAIN_RECIPE / "hparams/summarymixing_w2v2.yaml"
+    assert recipe.hparams["data_source"] == "librilight"
+    assert recipe.hparams["max_duration"] == 20.2
+    assert len(recipe.encoder.layers) == 2  # the command line still wins

@@ -47,6 +47,16 @@ def test_contrastive_loss_falls_and_accuracy_beats_chance(pretrained):
         assert key in last[-1]
 
 
+def test_validation_loss_is_logged(pretrained):
+    """The epoch log's valid loss is the mean validation loss (it was 0:
+    the device-side training mean swallowed it)."""
+    import re
+
+    log = (pretrained[0] / "train_log.txt").read_text()
+    losses = [float(v) for v in re.findall(r"valid loss: ([-\d.e+]+)", log)]
+    assert losses and all(loss > 0.1 for loss in losses)
+
+
 def test_cost_report_and_export(pretrained):
     folder, brain = pretrained
     cost = json.loads((folder / "cost.json").read_text())

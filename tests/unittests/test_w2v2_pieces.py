@@ -397,114 +397,29 @@ def test_feature_grad_mult_zero_freezes_the_front_end():
         build(-0.1)
 
 
-def test_utterance_contrast_pairs_halves_and_ignores_padding():
-    """The utterance-level term is low when each utterance's halves match
-    each other and differ between utterances, high when the halves are
-    swapped between utterances; padding frames do not count."""
-    torch.manual_seed(10)
-    obj = W2V2Objective(
-        8, 16, proj_dim=16, num_vars=5, utterance_contrast_weight=1.0
-    )
+def test_encoder_returns_only_the_hidden_states_asked_for():
+    """``output_hidden_states`` as indices returns those states only, in
+    that order, equal to the full stack's; False or none asked: no
+    ``hidden_states``."""
+    from summary_ssl.lobes.conformer import ConformerEncoder
+    from summary_ssl.lobes.wav2vec2 import Wav2Vec2Encoder
+
+    torch.manual_seed(0)
+    model = Wav2Vec2Encoder(
+        FbankCNNFrontEnd(n_mels=40, channels=[8, 4]),
+        ConformerEncoder(2, 16, 32, 2, kernel_size=3),
+        d_model=16,
+    ).eval()
+    wavs, lens = torch.randn(2, 8000), torch.tensor([1.0, 0.7])
     with torch.no_grad():
-        obj.utterance_proj.weight.copy_(torch.eye(16))
-        obj.utterance_proj.bias.zero_()
-    codes = torch.randn(3, 16)
-    lengths = torch.tensor([20, 14, 10])
-    padding = torch.arange(20)[None] >= lengths[:, None]
-    context = codes[:, None].expand(3, 20, 16).clone()
-    context[padding] = 100.0  # padding must not move the means
-    same = obj._utterance_contrast(context, padding)
-    swapped = context.clone()
-    for b, n in enumerate(lengths.tolist()):  # second halves rotated
-        swapped[b, n // 2 : n] = codes[(b + 1) % 3]
-    assert same < 0.05 < obj._utterance_contrast(swapped, padding) - 1.0
-    mask = compute_span_mask(lengths, 20)
-    out = obj(
-        context, torch.randn(3, 20, 8), mask, torch.tensor(0.0), padding=padding
-    )
-    torch.testing.assert_close(out["utterance_loss"], same)
-
-
-def _banked_reference(obj, context, latents, bank, filled, weight, bias, n):
-    """The banked term written out: first-half mean contexts against the
-    keys of the batch's second-half mean latents and of the filled bank
-    rows, both through the current (weight, bias) and head."""
-
-    def head(x):
-        return F.normalize(obj.utterance_proj(x), dim=-1)
-
-    a = head(context[:, : n // 2].mean(1))
-    held = latents[:, n // 2 : n].mean(1)
-    keys = head(F.linear(torch.cat([held, bank[filled]]), weight, bias))
-    sim = a @ keys.t() / obj.logit_temp
-    target = torch.arange(len(a))
-    return 0.5 * (
-        F.cross_entropy(sim, target)
-        + F.cross_entropy(sim[:, : len(a)].t(), target)
-    )
-
-
-def test_utterance_bank_keys_are_reprojected_front_end_latents():
-    """The banked term equals its direct form (keys = the current
-    projection of mean second-half latents, the batch's and the bank's);
-    training forwards write the batch's mean second-half latents over the
-    oldest slots (wrapping around) and evaluation ones leave the bank
-    alone; the bank's keys follow the projection as it changes (never
-    stale); the bank is in the state dict; bad sizes are clear errors."""
-    torch.manual_seed(12)
-    obj = W2V2Objective(
-        8,
-        16,
-        proj_dim=16,
-        num_vars=5,
-        utterance_contrast_weight=1.0,
-        utterance_bank_size=5,
-    )
-    context, latents = torch.randn(3, 12, 16), torch.randn(3, 12, 8)
-    weight, bias = torch.randn(16, 8), torch.randn(16)
-    mask = torch.zeros(3, 12, dtype=torch.bool)
-    mask[:, 2:6] = True
-
-    def term(w=weight):
-        out = obj(
-            context,
-            latents,
-            mask,
-            torch.tensor(0.0),
-            utterance_key_proj=(w, bias),
-        )
-        return out["utterance_loss"]
-
-    def reference(w=weight):
-        bank, filled = obj.utterance_bank, obj.utterance_bank_filled
-        return _banked_reference(
-            obj, context, latents, bank, filled, w, bias, 12
-        )
-
-    obj.eval()
-    torch.testing.assert_close(term(), reference())  # empty bank: batch only
-    assert not obj.utterance_bank_filled.any()  # eval: not written
-    obj.train()
-    expected = reference()
-    torch.testing.assert_close(term(), expected)
-    held = latents[:, 6:].mean(1)
-    assert obj.utterance_bank_filled.tolist() == [True] * 3 + [False] * 2
-    torch.testing.assert_close(obj.utterance_bank[:3], held)
-    with_bank = reference()  # 3 banked copies of the keys: hard negatives
-    assert with_bank > expected + 0.2
-    moved = 2.0 * weight  # the projection moved: the bank's keys follow
-    expected = reference(moved)  # read before the forward writes
-    torch.testing.assert_close(term(moved), expected)
-    assert obj.utterance_bank_filled.all()
-    assert int(obj.utterance_bank_next) == 1  # 6 written, wrapped
-    torch.testing.assert_close(obj.utterance_bank[0], held[2])
-    assert {"utterance_bank", "utterance_bank_next"} <= set(obj.state_dict())
-    with pytest.raises(ValueError, match="utterance_key_proj"):
-        obj(context, latents, mask, torch.tensor(0.0))
-    for bad in (-1, 2.5):
-        with pytest.raises(ValueError, match="utterance_bank_size"):
-            W2V2Objective(
-                8, 16, utterance_contrast_weight=1.0, utterance_bank_size=bad
+        full = model(wavs, lens, output_hidden_states=True)
+        assert full["hidden_states"].shape[0] == 3
+        for asked in ([1], [2, 0]):
+            out = model(wavs, lens, output_hidden_states=asked)
+            torch.testing.assert_close(
+                out["hidden_states"], full["hidden_states"][asked]
             )
-    with pytest.raises(ValueError, match="utterance_contrast_weight"):
-        W2V2Objective(8, 16, utterance_bank_size=4)
+            torch.testing.assert_close(out["context"], full["context"])
+        for none in (False, []):
+            out = model(wavs, lens, output_hidden_states=none)
+            assert "hidden_states" not in out

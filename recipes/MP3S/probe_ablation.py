@@ -9,10 +9,15 @@ is mean-pooled once per utterance. Then, on those pooled features:
 * the linear probe over the learned layer sum, as ``hparams/linear.yaml``
   builds it (``WeightedLayerSum`` with its statistics, a linear layer
   without bias, Adam), under each setting of ``--configs``: input
-  normalisation (``raw``, ``std``, ``whiten``), epochs, probe and
-  layer-weight learning rates, and whether the layer weights have their
-  own Adam or share the probe's. The test accuracy is read at the epoch
-  of best validation accuracy.
+  normalisation (``raw``, ``std``, ``whiten`` and its shrinkage), epochs,
+  probe and layer-weight learning rates, whether the layer weights have
+  their own Adam or share the probe's, and whether the head starts at
+  zero. The test accuracy is read at the epoch of best validation
+  accuracy, for each seed of ``--seeds``.
+
+``--train_per_class N`` keeps N random training utterances per class
+(draw ``--draw``), the same validation and test: where the layers differ
+more in quality.
 
 A linear probe on mean-pooled features equals one on the pooled layer sum,
 so this trains what the recipe trains, minus the recipe's NewBob
@@ -25,6 +30,9 @@ Usage::
 
     python recipes/MP3S/probe_ablation.py <run folder>/save \\
         --ssl_folder <exported_encoder> --label label --output ablation.json
+    python recipes/MP3S/probe_ablation.py <run folder>/save \
+        --ssl_folder <exported_encoder> --seeds 1986 1 2 \
+        --train_per_class 20 --configs "fast, but random head"
 
 Authors
 -------
@@ -46,9 +54,28 @@ from summary_ssl.probes.layer_reference import layer_accuracies, pooled_layers
 from summary_ssl.probes.standardize import LayerStatistics
 
 #: name -> (normalisation, epochs, batch, probe lr, layer-weight lr or
-#: None for the probe's Adam): the fast protocol's linear probe first.
+#: None for the probe's Adam[, whitening shrinkage (0.01), zero-initialised
+#: head (False)]): the fast protocol's linear probe first.
 CONFIGS = {
-    "fast (whiten, 40 ep, lr 1e-2, own 2e-3)": ("whiten", 40, 16, 1e-2, 2e-3),
+    "fast (whiten 0.3, 40 ep, lr 1e-2, own 3e-2, zero head)": (
+        "whiten",
+        40,
+        16,
+        1e-2,
+        3e-2,
+        0.3,
+        True,
+    ),
+    "fast before issue 22 (whiten 0.01, own 2e-3)": (
+        "whiten",
+        40,
+        16,
+        1e-2,
+        2e-3,
+    ),
+    "fast, but shrinkage 0.01": ("whiten", 40, 16, 1e-2, 3e-2, 0.01, True),
+    "fast, but weight lr 2e-3": ("whiten", 40, 16, 1e-2, 2e-3, 0.3, True),
+    "fast, but random head": ("whiten", 40, 16, 1e-2, 3e-2, 0.3, False),
     "own weight lr 1e-3": ("whiten", 40, 16, 1e-2, 1e-3),
     "own weight lr 1e-2 (MP3S's)": ("whiten", 40, 16, 1e-2, 1e-2),
     "std only": ("std", 40, 16, 1e-2, 1e-2),
@@ -99,7 +126,8 @@ CSV_SPLITS = ("train", "valid", "test")
 
 def train_probe(feats, labels, config, seed=1986):
     """Trains one layer-sum linear probe; returns its results."""
-    norm, epochs, batch, lr, lr_weights = config
+    norm, epochs, batch, lr, lr_weights, *rest = config
+    shrinkage, zero_init = (list(rest) + [0.01, False][len(rest) :])[:2]
     torch.manual_seed(seed)
     x, y = feats["train"], labels["train"]
     n_layers, dim = x.shape[1:]
@@ -109,14 +137,17 @@ def train_probe(feats, labels, config, seed=1986):
         dim=dim,
         standardize=None if norm == "raw" else "utterance",
         whiten=norm == "whiten",
+        shrinkage=shrinkage,
     )
     if norm != "raw":
         stats = LayerStatistics("utterance", covariance=norm == "whiten")
         stats.update(x.transpose(0, 1)[:, :, None], torch.ones(len(x)))
         layer_sum.set_statistics(
-            *stats.result(0.01 if norm == "whiten" else None)
+            *stats.result(shrinkage if norm == "whiten" else None)
         )
     head = nn.Linear(dim, n_classes, bias=False)
+    if zero_init:
+        nn.init.zeros_(head.weight)
     params = list(head.parameters())
     if lr_weights is None:
         optimizers = [torch.optim.Adam(params + [layer_sum.weights], lr=lr)]
@@ -156,6 +187,33 @@ def train_probe(feats, labels, config, seed=1986):
     }
 
 
+def few_labels(feats, labels, per_class, draw=0):
+    """Keeps ``per_class`` random training utterances of each class (the
+    same valid and test): where the layers differ more in quality.
+
+    Example
+    -------
+    >>> y = torch.arange(12) % 3
+    >>> feats, labels = few_labels({"train": torch.randn(12, 2, 4)},
+    ...                            {"train": y}, 2)
+    >>> feats["train"].shape, labels["train"].bincount().tolist()
+    (torch.Size([6, 2, 4]), [2, 2, 2])
+    """
+    gen = torch.Generator().manual_seed(draw)
+    y = labels["train"]
+    keep = torch.cat(
+        [
+            torch.nonzero(y == c)[:, 0][
+                torch.randperm(int((y == c).sum()), generator=gen)[:per_class]
+            ]
+            for c in range(int(y.max()) + 1)
+        ]
+    )
+    feats, labels = dict(feats), dict(labels)
+    feats["train"], labels["train"] = feats["train"][keep], y[keep]
+    return feats, labels
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("csv_folder", help="holds train/valid/test.csv")
@@ -163,6 +221,18 @@ def main():
     parser.add_argument("--label", default="label")
     parser.add_argument("--output", default="probe_ablation.json")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS))
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[1986], help="probe seeds"
+    )
+    parser.add_argument(
+        "--train_per_class",
+        type=int,
+        default=None,
+        help="keep this many training utterances per class",
+    )
+    parser.add_argument(
+        "--draw", type=int, default=0, help="seed of that subset"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     report = {}
@@ -177,12 +247,18 @@ def main():
                 args.csv_folder, args.label, args.ssl_folder, random_init
             )
             torch.save((feats, labels), saved)
+        if args.train_per_class:
+            feats, labels = few_labels(
+                feats, labels, args.train_per_class, args.draw
+            )
         ref = layer_accuracies(feats, labels)
         rows = {"reference": [round(r["test"], 1) for r in ref]}
         print(f"{name}: per-layer logistic regression {rows['reference']}")
         for key in args.configs:
-            rows[key] = train_probe(feats, labels, CONFIGS[key])
-            print(f"{name}: {key}: {rows[key]}", flush=True)
+            for seed in args.seeds:
+                row = f"{key} (seed {seed})" if len(args.seeds) > 1 else key
+                rows[row] = train_probe(feats, labels, CONFIGS[key], seed)
+                print(f"{name}: {row}: {rows[row]}", flush=True)
         rows["wall_s"] = round(time.time() - start)
         report[name] = rows
     with open(args.output, "w", encoding="utf-8") as f:

@@ -6,9 +6,11 @@ exported encoder, frozen), ``random_init`` (the same architecture with
 random frozen weights) and ``fbank`` (normalised filterbanks). Each run is
 the task's ``train.py`` in a subprocess; the runner collects their
 ``metrics.json`` and writes ``results.md`` (the table, the protocol and
-every deviation from MP3S, then the published numbers), ``results.json``
-and ``layer_weights.png`` (the learned layer weights of the ``ssl``
-probes).
+every deviation from MP3S, the single-layer reference beside each
+classification probe, the published numbers, and the verdict: does
+``ssl`` beat its baselines, by the probe and by the reference),
+``results.json`` and ``layer_weights.png`` (the learned layer weights of
+the ``ssl`` probes).
 
 Usage::
 
@@ -42,9 +44,7 @@ import logging
 import os
 import re
 import shlex
-import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -55,6 +55,13 @@ from summary_ssl.probes.report import (
     TaskSpec,
     plot_layer_weights,
     results_table,
+)
+from summary_ssl.probes.runs import execute, time_summary
+from summary_ssl.probes.verdict import (
+    collect,
+    reference_table,
+    verdict_lines,
+    verdicts,
 )
 
 logger = logging.getLogger("run_benchmark")
@@ -390,96 +397,6 @@ def plan_runs(args):
     return runs
 
 
-def execute(run, threads=None):
-    """Runs one train.py; returns its metrics.json content or None."""
-    os.makedirs(run["output_folder"], exist_ok=True)
-    log_path = os.path.join(run["output_folder"], "runner.log")
-    metrics_path = os.path.join(run["output_folder"], "metrics.json")
-    if os.path.exists(metrics_path):  # from an earlier run
-        os.remove(metrics_path)
-    env = dict(os.environ)
-    if threads is not None:
-        env["OMP_NUM_THREADS"] = str(threads)
-        env["MKL_NUM_THREADS"] = str(threads)
-    start = time.time()
-    logger.info(f"start {run['name']}")
-    with open(log_path, "w", encoding="utf-8") as log:
-        log.write(shlex.join(run["cmd"]) + "\n\n")
-        log.flush()
-        returncode, cpu = run_child(
-            run["cmd"], cwd=run["recipe"], stdout=log, env=env
-        )
-    seconds = time.time() - start
-    if returncode != 0 or not os.path.isfile(metrics_path):
-        logger.error(
-            f"{run['name']} failed (exit {returncode}, {seconds:.0f} s)"
-            f": see {log_path}"
-        )
-        return None
-    logger.info(f"done {run['name']} in {seconds:.0f} s ({cpu:.0f} s CPU)")
-    with open(metrics_path, encoding="utf-8") as f:
-        result = json.load(f)
-    result["seconds"] = seconds
-    result["cpu_seconds"] = cpu
-    return result
-
-
-def run_child(cmd, cwd, stdout, env):
-    """Runs a command; returns (exit status, CPU seconds it used).
-
-    The CPU time (user + system, its waited-for children included) comes
-    from ``os.wait4``, so it is exact even when other runs share the
-    machine; ``None`` where ``wait4`` does not exist.
-    """
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, stdout=stdout, stderr=subprocess.STDOUT, env=env
-    )
-    if not hasattr(os, "wait4"):
-        return proc.wait(), float("nan")
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_utime + usage.ru_stime
-
-
-def time_summary(runs, outcomes):
-    """One line: runs, wall and CPU seconds (see :func:`run_child`)."""
-    done = [o for o in outcomes if o is not None]
-    wall = sum(o["seconds"] for o in done)
-    cpu = sum(o.get("cpu_seconds", 0.0) for o in done)
-    return (
-        f"- Time: {len(done)} of {len(runs)} runs finished; {wall:.0f} s "
-        f"of run time and {cpu:.0f} s of CPU time in all (per run: "
-        "`results.json`)."
-    )
-
-
-def average(results):
-    """Mean metrics and layer weights over folds (None if any failed)."""
-    if not results or any(r is None for r in results):
-        return None
-    metrics = {
-        key: sum(r["metrics"][key] for r in results) / len(results)
-        for key in results[0]["metrics"]
-    }
-    weights = [
-        sum(ws) / len(results)
-        for ws in zip(*(r["layer_weights"] for r in results))
-    ]
-    return {"metrics": metrics, "layer_weights": weights, "folds": results}
-
-
-def collect(runs, outcomes):
-    """results[feature][task] -> averaged run result (or None)."""
-    grouped = {}
-    for run, outcome in zip(runs, outcomes):
-        key = (run["feature"], run["task"])
-        grouped.setdefault(key, []).append(outcome)
-    results = {}
-    for (feature, task), items in grouped.items():
-        results.setdefault(feature, {})[task] = average(items)
-    return results
-
-
 def notes(args, results):
     """The notes of results.md: protocol, data, and every deviation."""
     lines = [
@@ -574,6 +491,13 @@ def write_report(args, runs, results, command):
             for feature, by_task in results.items()
         },
     )
+    reference = reference_table(tasks, results)
+    if reference and args.protocol == "mp3s":
+        reference.append(
+            "\nUnder `--protocol mp3s` the probes keep MP3S's settings: a "
+            "gap to the reference is shown, not corrected."
+        )
+    judged = verdicts(tasks, results)
     text = (
         "# MP3S benchmark\n\n"
         + table
@@ -581,6 +505,8 @@ def write_report(args, runs, results, command):
         + "\n".join(notes(args, results))
         + "\n\nLearned layer weights of the `ssl` probes: "
         "[layer_weights.png](layer_weights.png)\n\n"
+        + "".join(line + "\n" for line in reference)
+        + ("\n" if reference else "")
         + "Command:\n\n```\n"
         + command
         + "\n```\n\n"
@@ -589,6 +515,9 @@ def write_report(args, runs, results, command):
             tasks=[] if args.real_speech else args.tasks,
             probes=args.probe_of,
         )
+        + "\n"
+        + "\n".join(verdict_lines(judged))
+        + "\n"
     )
     with open(
         os.path.join(args.output_folder, "results.md"), "w", encoding="utf-8"
@@ -602,6 +531,7 @@ def write_report(args, runs, results, command):
                 "command": command,
                 "protocol": args.protocol,
                 "results": results,
+                "verdict": judged,
             },
             f,
             indent=2,

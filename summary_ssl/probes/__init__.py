@@ -12,7 +12,12 @@ lives here:
 * :mod:`~summary_ssl.probes.asr`, :mod:`~summary_ssl.probes.classification`
   and :mod:`~summary_ssl.probes.verification`: the task Brains;
 * :mod:`~summary_ssl.probes.data`: CSV datasets and audio pipelines;
-* :mod:`~summary_ssl.probes.report`: the benchmark's table and figure.
+* :mod:`~summary_ssl.probes.layer_reference`: the single-layer
+  logistic-regression reference of the classification probes;
+* :mod:`~summary_ssl.probes.report`: the benchmark's table and figure;
+* :mod:`~summary_ssl.probes.verdict`: the reference table and the verdict
+  of the benchmark (does the encoder beat its baselines?);
+* :mod:`~summary_ssl.probes.runs`: the benchmark's recipe subprocesses.
 
 Authors
 -------

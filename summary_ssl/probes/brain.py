@@ -320,6 +320,43 @@ class ProbeBrain(sb.core.Brain):
         return result
 
 
+def add_metrics(folder, fields):
+    """Adds fields to a run's ``metrics.json`` (e.g. the layer reference,
+    computed after the test).
+
+    Arguments
+    ---------
+    folder : str
+        The run's output folder.
+    fields : dict
+        Keys and values to add (or replace).
+
+    Returns
+    -------
+    dict
+        What the file now holds.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with open(os.path.join(folder, METRICS_FILE), "w") as f:
+    ...     json.dump({"metrics": {"accuracy": 50.0}}, f)
+    >>> add_metrics(folder, {"reference": {"best": 60.0}})["reference"]
+    {'best': 60.0}
+    >>> read_metrics(folder)["metrics"]
+    {'accuracy': 50.0}
+    """
+    result = read_metrics(folder)
+    result.update(fields)
+    if if_main_process():
+        path = os.path.join(folder, METRICS_FILE)
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=2)
+            f.write("\n")
+    return result
+
+
 def build_probe(hparams, n_outputs):
     """Builds the probe once the number of outputs is known from the data.
 

@@ -222,6 +222,13 @@ class PooledHead(nn.Module):
         Dropout before the output layer.
     bias : bool
         Whether the output layer has a bias (MP3S's has none).
+    zero_init : bool
+        Start the output layer at zero (as a logistic regression does)
+        instead of PyTorch's random initialisation (MP3S's). A zero start
+        leaves no random weight on directions the training data never
+        moves (which whitened inputs amplify), and gives the learned layer
+        weights of the layer sum no random push before the head has learnt
+        anything.
 
     Example
     -------
@@ -233,16 +240,28 @@ class PooledHead(nn.Module):
     >>> x[1, 3:] = 1e3  # padding does not matter
     >>> torch.equal(head(x, torch.tensor([1.0, 0.5]))[1], out[1])
     True
+    >>> PooledHead(8, 3, zero_init=True)(x, torch.ones(2)).abs().max().item()
+    0.0
     """
 
     def __init__(
-        self, input_size, n_outputs, encoder=None, dropout=0.0, bias=True
+        self,
+        input_size,
+        n_outputs,
+        encoder=None,
+        dropout=0.0,
+        bias=True,
+        zero_init=False,
     ):
         super().__init__()
         self.encoder = encoder
         dim = input_size if encoder is None else encoder.out_dim
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(dim, n_outputs, bias=bias)
+        if zero_init:
+            nn.init.zeros_(self.output.weight)
+            if bias:
+                nn.init.zeros_(self.output.bias)
 
     def forward(self, x, lengths):
         """(B, T, D) -> (B, n_outputs) logits."""

@@ -15,6 +15,8 @@ Entry points:
 * :func:`logistic_regression`: fits one and returns its accuracies;
 * :func:`layer_accuracies`: the per-layer test accuracies of pooled
   features;
+* :func:`reference_summary`: the best layer and the whole row, as the
+  benchmark reports them beside each probe;
 * :func:`layer_reference`: all of it for an exported encoder and the CSV
   files of a prepared task.
 
@@ -206,6 +208,40 @@ def layer_accuracies(features, labels, **kwargs):
         )
         for layer in range(n_layers)
     ]
+
+
+def reference_summary(per_layer):
+    """The reference of one run, as ``metrics.json`` stores it.
+
+    Arguments
+    ---------
+    per_layer : list of dict
+        :func:`layer_accuracies`' output.
+
+    Returns
+    -------
+    dict
+        ``test`` and ``valid`` (accuracies per layer, %), ``l2`` (the
+        chosen regularisation per layer), ``best_layer`` (the index of the
+        highest test accuracy; the lowest index on a tie) and ``best``
+        (its test accuracy).
+
+    Example
+    -------
+    >>> out = reference_summary([{"valid": 50.0, "test": 40.0, "l2": 0.1},
+    ...                          {"valid": 70.0, "test": 60.0, "l2": 0.01}])
+    >>> out["best_layer"], out["best"], out["test"]
+    (1, 60.0, [40.0, 60.0])
+    """
+    test = [float(r["test"]) for r in per_layer]
+    best = max(range(len(test)), key=lambda i: (test[i], -i))
+    return {
+        "test": test,
+        "valid": [float(r["valid"]) for r in per_layer],
+        "l2": [float(r["l2"]) for r in per_layer],
+        "best_layer": best,
+        "best": test[best],
+    }
 
 
 def layer_reference(

@@ -4,6 +4,7 @@ folder laid out like ``real_speech/``; 3 feature types each, tiny probes,
 one epoch, ``--protocol fast``."""
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -100,12 +101,59 @@ def test_benchmark_runs_all_tasks_and_baselines(tmp_path, ssl_folder):
     assert "greedy CTC decoding" in text  # a deviation of fast
     assert "`--set hidden_size=32`" in text
     assert "none of these rows is comparable" in text
-    assert text.rstrip().endswith("arXiv 2407.13377, as tabulated in "
-                                  "SamsungLabs/SummaryMixing pull request "
-                                  "#9 (README).")  # fmt: skip
+    assert "arXiv 2407.13377, as tabulated in SamsungLabs/SummaryMixing " \
+        "pull request #9 (README)." in text  # fmt: skip
     assert "run_benchmark.py" in text  # the command
     png = out / "layer_weights.png"
     assert png.is_file() and png.stat().st_size > 1000
+    results = json.loads((out / "results.json").read_text())
+    check_references(text, results, ("IC", "ER"), n_layers=3)
+    check_verdict(text, results, ("ASR", "IC", "ER", "SV"), ("IC", "ER"))
+
+
+def check_references(text, results, tasks, n_layers):
+    """The single-layer reference of every classification run: a row of
+    results.md per task and feature set (probe, best layer, every layer)
+    and the same numbers in results.json."""
+    assert "### Single-layer reference" in text
+    rows = {
+        tuple(c.strip() for c in line.split("|")[1:3]): line
+        for line in text.splitlines()
+        if line.startswith(tuple(f"| {t} |" for t in tasks))
+    }
+    for task in tasks:
+        for feature in ("ssl", "random_init", "fbank"):
+            ref = results["results"][feature][task]["reference"]
+            layers = n_layers if feature != "fbank" else 1
+            assert len(ref["test"]) == layers, (feature, task, ref)
+            assert all(0.0 <= a <= 100.0 for a in ref["test"])
+            assert ref["best"] == max(ref["test"])
+            row = rows[task, feature]
+            assert f"{ref['best']:.2f} (layer {ref['best_layer']})" in row
+            assert ", ".join(f"{a:.1f}" for a in ref["test"]) in row
+            probe = results["results"][feature][task]["metrics"]["accuracy"]
+            assert f"{probe - ref['best']:+.2f}" in row
+
+
+def check_verdict(text, results, tasks, classification):
+    """results.md ends with one verdict line per task (by the reference
+    too for classification); results.json holds the same verdicts."""
+    verdict = text.rstrip().split("## Verdict", 1)[1].strip().splitlines()
+    lines = [line for line in verdict if line.startswith("- ")]
+    assert [line.split(":")[0] for line in lines] == [f"- {t}" for t in tasks]
+    assert text.rstrip().endswith(lines[-1])
+    by_task = {item["task"]: item for item in results["verdict"]}
+    for task, line in zip(tasks, lines):
+        assert "by the probe, ssl" in line
+        assert ("by the reference, ssl" in line) == (task in classification)
+        item = by_task[task]
+        assert ("DISAGREE" in line) == (item["agree"] is False)
+        assert item["probe"]["ssl"] == pytest.approx(
+            results["results"]["ssl"][task]["metrics"][
+                "EER" if task == "SV" else
+                "WER test-clean" if task == "ASR" else "accuracy"
+            ]
+        )  # fmt: skip
 
 
 @pytest.fixture
@@ -182,6 +230,9 @@ def test_real_speech_tasks_from_python(
     assert "No published MP3S number exists" in report["text"]
     kws = report["results"]["ssl"]["KWS"]["folds"][0]
     assert kws["label"] == "subfolder"
+    results = json.loads((tmp_path / "bench" / "results.json").read_text())
+    check_references(report["text"], results, ("KWS",), n_layers=3)
+    check_verdict(report["text"], results, ("KWS", "SV"), ("KWS",))
     sv = report["results"]["fbank"]["SV"]["folds"][0]
     n_test = sum(
         len(files)

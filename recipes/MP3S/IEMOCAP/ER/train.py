@@ -25,11 +25,13 @@ import speechbrain as sb
 from iemocap_prepare import prepare_iemocap
 
 from summary_ssl.probes.brain import fit_probe
-from summary_ssl.probes.classification import ClassifierProbeBrain
+from summary_ssl.probes.classification import (
+    ClassifierProbeBrain,
+    evaluate_classifier,
+)
 from summary_ssl.probes.data import (
     add_label_pipeline,
     csv_datasets,
-    loader_options,
 )
 from summary_ssl.probes.protocols import load_hparams
 
@@ -89,11 +91,7 @@ def main(argv=None):
     brain = fit_probe(
         ClassifierProbeBrain, hparams, run_opts, datasets, len(encoder)
     )
-    brain.evaluate(
-        datasets["test"],
-        min_key="error_rate",
-        test_loader_kwargs=loader_options(hparams, "test"),
-    )
+    evaluate_classifier(brain, hparams, datasets)
     return brain
 
 

@@ -39,23 +39,22 @@ class ScheduleError(ValueError):
 class Recipe:
     """A recipe YAML with its overrides, built on fake tensors.
 
-        Arguments
-        ---------
-        path : str or Path
-            The recipe YAML.
-        overrides : dict, optional
-            Top-level overrides, as on the recipe's command line.
+    Arguments
+    ---------
+    path : str or Path
+        The recipe YAML, or an overlay of one (``base_hparams``).
+    overrides : dict, optional
+        Top-level overrides, as on the recipe's command line.
 
-        Example
-        -------
-        >>> from summary_ssl.brains.recipe import resolve_overlay
-    from summary_ssl.toy import PRETRAIN_RECIPE
-        >>> recipe = Recipe(PRETRAIN_RECIPE / "hparams/summarymixing_w2v2.yaml",
-        ...                 {"num_encoder_layers": 2})
-        >>> recipe.name, recipe.hparams["num_encoder_layers"]
-        ('summarymixing_w2v2', 2)
-        >>> len(recipe.hparams["wav2vec2"].encoder.layers)
-        2
+    Example
+    -------
+    >>> from summary_ssl.toy import PRETRAIN_RECIPE
+    >>> recipe = Recipe(PRETRAIN_RECIPE / "hparams/summarymixing_w2v2.yaml",
+    ...                 {"num_encoder_layers": 2})
+    >>> recipe.name, recipe.hparams["num_encoder_layers"]
+    ('summarymixing_w2v2', 2)
+    >>> len(recipe.hparams["wav2vec2"].encoder.layers)
+    2
     """
 
     def __init__(self, path, overrides=None):

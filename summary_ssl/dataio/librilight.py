@@ -34,6 +34,7 @@ import math
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 
 import numpy as np
 import soundfile as sf
@@ -345,7 +346,11 @@ def _run(todo, options, workers):
         for key, folder in todo:
             yield _prepare_book(key, folder, options)
         return
-    pool = ProcessPoolExecutor(max_workers=workers)
+    # forkserver: forking a process whose other threads (torch, a
+    # progress bar, a process group) hold locks can deadlock the child.
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=get_context("forkserver")
+    )
     try:
         jobs = [pool.submit(_prepare_book, *book, options) for book in todo]
         for job in as_completed(jobs):

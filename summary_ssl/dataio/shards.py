@@ -37,6 +37,7 @@ import logging
 import os
 import random
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
 import soundfile as sf
 import webdataset as wds
@@ -325,7 +326,11 @@ def write_shards(
         if workers <= 1:
             results = map(_write_shard_job, jobs)
         else:
-            pool = ProcessPoolExecutor(max_workers=workers)
+            # forkserver: forking a process whose other threads (torch, a
+            # progress bar, a process group) hold locks can deadlock the child.
+            pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=get_context("forkserver")
+            )
             results = pool.map(_write_shard_job, jobs)
         for rec in results:
             done[rec["name"]] = rec

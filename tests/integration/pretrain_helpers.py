@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import tempfile
 
 from summary_ssl.toy import (
     PRETRAIN_RECIPE,
@@ -68,7 +69,10 @@ def toy_brain(yaml="summarymixing_w2v2.yaml", run_opts=None, **extra):
 
     from summary_ssl.brains.wav2vec2 import W2V2Brain
 
-    overrides = dict(PRETRAIN_TOY_OVERRIDES, output_folder="unused")
+    # The YAML's checkpointer makes its folder when built: a scratch one,
+    # not the working directory.
+    scratch = tempfile.mkdtemp(prefix="toy_brain_")
+    overrides = dict(PRETRAIN_TOY_OVERRIDES, output_folder=scratch)
     overrides.update(extra)
     with open(PRETRAIN_RECIPE / "hparams" / yaml, encoding="utf-8") as f:
         hparams = load_hyperpyyaml(f, overrides)

@@ -3,6 +3,7 @@ to speechbrain/benchmarks' MP3S YAML files, ``fast`` to the cheaper ones;
 the published block names its sources."""
 
 import os
+import tempfile
 
 import pytest
 import torch
@@ -36,7 +37,12 @@ def ssl_folder(tmp_path_factory):
 def resolved(recipe, probe, ssl_folder, protocol=None):
     """The loaded hparams of a recipe YAML under a protocol."""
     path = os.path.join(MP3S, recipe, "hparams", f"{probe}.yaml")
-    overrides = {"data_folder": "/nowhere", "ssl_folder": ssl_folder}
+    overrides = {
+        "data_folder": "/nowhere",
+        "ssl_folder": ssl_folder,
+        # the YAML's checkpointer makes its folder when built: not in cwd
+        "output_folder": tempfile.mkdtemp(prefix="protocols_"),
+    }
     if protocol is not None:
         overrides["protocol"] = protocol
     hparams, _ = load_hparams(path, overrides)
@@ -176,7 +182,8 @@ def test_fast_protocol_applies_its_overrides(ssl_folder):
     h, text = load_hparams(
         path,
         "protocol: fast\nbatch_size: 3\ndata_folder: /x\n"
-        f"ssl_folder: {ssl_folder}\n",
+        f"ssl_folder: {ssl_folder}\n"
+        f"output_folder: {tempfile.mkdtemp(prefix='protocols_')}\n",
     )
     assert h["batch_size"] == 3 and lr_of(h["opt_class"]) == 0.01
     assert "batch_size: 3" in text and "lr: 0.01" in text

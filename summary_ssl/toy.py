@@ -55,20 +55,29 @@ S3L_RECIPE = PRETRAIN_RECIPE.parent / "s3lspeech"
 # Overrides of s3lspeech*.yaml for a tiny model on the toy corpus: the
 # data, batching and sizes of PRETRAIN_TOY_OVERRIDES, the perturbations
 # and objective as in the YAML (fewer negatives).
+# The data, batching and logging keys of PRETRAIN_TOY_OVERRIDES that every
+# other toy recipe run (S3LSpeech, distillation) shares.
+TOY_DATA_KEYS = (
+    "data_folder",
+    "train_splits",
+    "dev_splits",
+    "precision",
+    "min_duration",
+    "max_duration",
+    "max_batch_length",
+    "num_buckets",
+    "grad_accumulation_factor",
+    "number_of_epochs",
+    "num_workers",
+    "log_interval",
+    "ckpt_interval_minutes",
+)
+
 S3L_TOY_OVERRIDES = {
     **{
         key: PRETRAIN_TOY_OVERRIDES[key]
-        for key in (
-            "data_folder",
-            "train_splits",
-            "dev_splits",
-            "precision",
-            "min_duration",
-            "max_duration",
-            "max_batch_length",
-            "num_buckets",
-            "grad_accumulation_factor",
-            "number_of_epochs",
+        for key in TOY_DATA_KEYS
+        + (
             "optimizer_step_limit",
             "lr",
             "d_model",
@@ -79,9 +88,6 @@ S3L_TOY_OVERRIDES = {
             "n_mels",
             "num_negatives",
             "proj_dim",
-            "num_workers",
-            "log_interval",
-            "ckpt_interval_minutes",
         )
     },
     "first_stage_layers": 1,

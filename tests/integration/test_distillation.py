@@ -19,7 +19,12 @@ from summary_ssl.pretrained import (
     build_encoder,
     export_encoder,
 )
-from summary_ssl.toy import PRETRAIN_TOY_OVERRIDES, REPO, to_argv
+from summary_ssl.toy import (
+    PRETRAIN_TOY_OVERRIDES,
+    REPO,
+    TOY_DATA_KEYS,
+    to_argv,
+)
 
 RECIPE = REPO / "recipes" / "LibriSpeech" / "distillation"
 YAML = RECIPE / "hparams" / "distil_summarymixing.yaml"
@@ -27,24 +32,7 @@ STEPS = 40
 
 # The toy corpus and sizes of PRETRAIN_TOY_OVERRIDES; a 4 x 32 teacher.
 DISTILL_TOY_OVERRIDES = {
-    **{
-        key: PRETRAIN_TOY_OVERRIDES[key]
-        for key in (
-            "data_folder",
-            "train_splits",
-            "dev_splits",
-            "precision",
-            "min_duration",
-            "max_duration",
-            "max_batch_length",
-            "num_buckets",
-            "grad_accumulation_factor",
-            "number_of_epochs",
-            "num_workers",
-            "log_interval",
-            "ckpt_interval_minutes",
-        )
-    },
+    **{key: PRETRAIN_TOY_OVERRIDES[key] for key in TOY_DATA_KEYS},
     "optimizer_step_limit": STEPS,
     "lr": 0.002,
     "warmup_steps": 5,

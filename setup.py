@@ -10,6 +10,7 @@ setup(
         "pretraining for SpeechBrain"
     ),
     packages=find_packages(include=["summary_ssl", "summary_ssl.*"]),
+    package_data={"summary_ssl.budget": ["data/*.json"]},
     python_requires=">=3.10",
     install_requires=[
         "torch>=2.7.1",

@@ -76,8 +76,10 @@ def _parser():
     option(
         "measurements",
         nargs="*",
-        help="benchmark JSON / markdown files (default: benchmarks/"
-        "RESULTS.md and benchmarks/*.json of this checkout)",
+        help="benchmark JSON / markdown files (default: the measurements "
+        "shipped with the package, summary_ssl/budget/data/"
+        "measured_throughput.json, which tools/update_measured_throughput.py "
+        "writes from benchmarks/)",
     )
     option(
         "usd-per-gpu-hour",

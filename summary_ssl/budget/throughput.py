@@ -3,7 +3,14 @@
 ``benchmarks/pretrain_step_bench.py`` times one full optimizer step of the
 recipe YAMLs on a GPU and writes JSON (``--json``) and markdown tables
 (pasted into ``benchmarks/RESULTS.md``); the JSON of each GPU visit is
-kept under ``benchmarks/gpu_runs/``. This module reads both and picks, for
+kept under ``benchmarks/gpu_runs/``. :func:`measured_throughput_table`
+reads both once, for the maintainers
+(``tools/update_measured_throughput.py``), into
+``summary_ssl/budget/data/measured_throughput.json``, which ships with the
+package: the planner reads that file (:func:`default_sources`), so an
+installed wheel plans with the same measurements as the checkout, and
+nothing is parsed from markdown at run time (``--measurements`` still
+reads the benchmark's JSON or markdown when named). This module picks, for
 a recipe on a GPU type, in this order:
 
 1. **measured**: a cell of the same YAML with the same parameter count
@@ -27,7 +34,9 @@ over the GPU's spec-sheet dense peak. So a size change of a measured
 recipe scales the throughput by FLOPs alone, with no jump from the
 benchmark's own count (which includes the padding it executes and the
 layers layerdrop skips, and divides by 800 TFLOP/s). CPU smoke runs are
-ignored.
+ignored. The shipped file keeps that FLOP count of each cell
+(``planner_flops``), so an installed package, which has no recipe YAMLs,
+counts the utilisation as the checkout does.
 
 Authors
 -------
@@ -43,6 +52,9 @@ from pathlib import Path
 from summary_ssl.budget.hardware import DEFAULT_MFU, GPUS, gpu_kind
 
 REPO = Path(__file__).resolve().parents[2]
+# The measurements shipped with the package (see measured_throughput_table).
+DATA = Path(__file__).resolve().parent / "data"
+MEASURED_THROUGHPUT = DATA / "measured_throughput.json"
 BASELINE_MODELS = ("sb-wav2vec2-base",)
 # Where pretrain_step_bench.py finds the recipe YAMLs it steps.
 DEFAULT_RECIPE_DIR = (
@@ -71,6 +83,9 @@ class Measurement:
     audio_s: float = 0.0  # real audio per micro-batch (0: unknown)
     recipe_dir: str = DEFAULT_RECIPE_DIR  # relative to the repository
     overrides: dict = None  # the model's YAML overrides (None: unknown)
+    # The planner's FLOPs per audio-second of the model (None: probe the
+    # YAML; see planner_flops).
+    planner_flops: float = None
 
     @property
     def mean_utterance_seconds(self):
@@ -108,19 +123,75 @@ class Throughput:
 
 
 def default_sources():
-    """The benchmark JSON files of this checkout (``benchmarks/gpu_runs/
-    *.json``, ``benchmarks/*.json``), then ``benchmarks/RESULTS.md`` (its
-    tables of the same runs are read once: see :func:`load_measurements`)."""
-    bench = REPO / "benchmarks"
+    """The measurements the planner reads unless told otherwise: the JSON
+    shipped with the package (:data:`MEASURED_THROUGHPUT`, made from this
+    repository's ``benchmarks/`` by :func:`measured_throughput_table`)."""
+    return [MEASURED_THROUGHPUT]
+
+
+def benchmark_sources(bench=None):
+    """The benchmark output of a checkout: ``gpu_runs/*.json``, ``*.json``,
+    then ``RESULTS.md`` (its tables of the same runs are read once: see
+    :func:`load_measurements`).
+
+    Arguments
+    ---------
+    bench : str or Path, optional
+        The ``benchmarks`` folder (default: this checkout's).
+
+    Returns
+    -------
+    list of Path
+    """
+    bench = Path(bench) if bench is not None else REPO / "benchmarks"
     paths = sorted(bench.glob("gpu_runs/*.json")) + sorted(bench.glob("*.json"))
     paths += [bench / "RESULTS.md"]
     return [p for p in paths if p.is_file()]
 
 
+def measured_throughput_table(bench=None):
+    """The content of :data:`MEASURED_THROUGHPUT`: every GPU cell of the
+    benchmark output of a checkout (:func:`benchmark_sources`), with its
+    source relative to the repository and the planner's FLOPs per
+    audio-second of its model (:func:`planner_flops`, probed here, where
+    the recipe YAMLs are).
+
+    ``tools/update_measured_throughput.py`` writes it; a test checks that
+    the shipped file equals it.
+
+    Arguments
+    ---------
+    bench : str or Path, optional
+        The ``benchmarks`` folder (default: this checkout's).
+
+    Returns
+    -------
+    dict
+        ``about``, ``sources`` (relative paths) and ``measurements`` (one
+        dictionary of :class:`Measurement` fields per cell).
+    """
+    bench = Path(bench) if bench is not None else REPO / "benchmarks"
+    root = bench.resolve().parent
+    paths = benchmark_sources(bench)
+    cells = []
+    for cell in load_measurements(paths):
+        cell.planner_flops = planner_flops(cell)
+        cell.source = Path(cell.source).resolve().relative_to(root).as_posix()
+        cells.append(dataclasses.asdict(cell))
+    return {
+        "about": "GPU pretraining-step measurements the budget planner "
+        "uses; made from benchmarks/ by tools/update_measured_throughput.py"
+        " (do not edit by hand)",
+        "sources": [p.resolve().relative_to(root).as_posix() for p in paths],
+        "measurements": cells,
+    }
+
+
 def load_measurements(paths):
-    """Every GPU pretraining-step cell in ``paths`` (JSON or markdown);
-    a cell found again (the same run's table pasted into markdown) is
-    kept once, from the first file that has it.
+    """Every GPU pretraining-step cell in ``paths`` (the benchmark's JSON
+    or markdown, or a table like :data:`MEASURED_THROUGHPUT`); a cell found
+    again (the same run's table pasted into markdown) is kept once, from
+    the first file that has it.
 
     Arguments
     ---------
@@ -134,7 +205,11 @@ def load_measurements(paths):
     for path in map(Path, paths):
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".json":
-            cells = _from_json(json.loads(text), str(path))
+            data = json.loads(text)
+            if "measurements" in data:  # a measured_throughput_table
+                cells = [Measurement(**c) for c in data["measurements"]]
+            else:
+                cells = _from_json(data, str(path))
         else:
             cells = _from_markdown(text, str(path))
         for cell in cells:
@@ -295,10 +370,13 @@ def _probed_flops(yaml, overrides, batch, utterance_seconds):
 
 
 def planner_flops(measurement):
-    """The planner's FLOPs per audio-second of a measured model: its YAML
-    (``recipe_dir/model.yaml`` of this checkout, with the run's overrides)
-    probed at the cell's batch and mean real utterance length; None when
-    the YAML or its overrides are unknown here."""
+    """The planner's FLOPs per audio-second of a measured model: the count
+    the cell carries (``planner_flops``, in the shipped measurements), else
+    its YAML (``recipe_dir/model.yaml`` of this checkout, with the run's
+    overrides) probed at the cell's batch and mean real utterance length;
+    None when the YAML or its overrides are unknown here."""
+    if measurement.planner_flops is not None:
+        return measurement.planner_flops
     yaml = REPO / measurement.recipe_dir / f"{measurement.model}.yaml"
     if measurement.overrides is None or not yaml.is_file():
         return None

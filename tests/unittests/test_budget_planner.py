@@ -18,16 +18,20 @@ from summary_ssl.budget.planner import (
 )
 from summary_ssl.budget.recipe import Recipe, audio_seconds_per_step
 from summary_ssl.budget.throughput import (
+    MEASURED_THROUGHPUT,
+    benchmark_sources,
     default_sources,
     load_measurements,
     measured_mfu,
+    measured_throughput_table,
     planner_flops,
     select_throughput,
 )
 from summary_ssl.toy import PRETRAIN_RECIPE
 
 BASE = PRETRAIN_RECIPE / "hparams" / "summarymixing_w2v2.yaml"
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "benchmarks"
 WIDTHS = (128, 192, 256, 384, 512)
 
 
@@ -235,21 +239,23 @@ def test_measured_throughput_is_read_and_interpolated(form, tmp_path, base):
 
 
 def test_shipped_measurement_is_the_default_source(base):
-    """benchmarks/gpu_runs/ holds the H100 step benchmark of 2026-11-26:
-    the planner reads it without being told, once even where RESULTS.md
-    has the same run's table, and plans the recipe with its audio-s/s."""
-    shipped = BENCH / "gpu_runs" / "h100_2026-11-26_step.json"
-    assert shipped in default_sources()
+    """The package ships the H100 step benchmark of 2026-11-26 (from
+    benchmarks/gpu_runs/) as JSON: the planner reads it without being
+    told, and no markdown, and plans the recipe with its audio-s/s."""
+    assert default_sources() == [MEASURED_THROUGHPUT]
+    assert MEASURED_THROUGHPUT.suffix == ".json"
     found = load_measurements(default_sources())
     ours = [m for m in found if m.date.startswith("2026-11-26T14:41")]
     assert [(m.model, m.gpu, m.compiled) for m in ours] == [
         ("summarymixing_w2v2", "H100", False)
     ]
     cell = ours[0]
+    assert cell.source == "benchmarks/gpu_runs/h100_2026-11-26_step.json"
     assert cell.audio_s_per_s == pytest.approx(2169.19, abs=0.01)
     assert cell.params_m * 1e6 == pytest.approx(
         base.parameter_count(), rel=1e-5
     )
+    assert planner_flops(cell) == cell.planner_flops  # shipped, not probed
     throughput = select_throughput(
         found, "H100", "summarymixing_w2v2", base.parameter_count(), 20.0, 42e9
     )
@@ -257,6 +263,36 @@ def test_shipped_measurement_is_the_default_source(base):
     assert throughput.audio_s_per_s == pytest.approx(2169.19, abs=0.01)
     assert "h100_2026-11-26_step.json" in throughput.source
     assert "NVIDIA H100 80GB HBM3, 2026-11-26" in throughput.source
+
+
+@pytest.mark.skipif(
+    not (BENCH / "gpu_runs").is_dir(), reason="no benchmarks/ folder"
+)
+def test_shipped_measurements_are_those_of_the_benchmarks():
+    """The shipped JSON is what tools/update_measured_throughput.py makes
+    from this checkout's benchmarks/ (a run added there without rerunning
+    it, or a change to the planner's FLOP count, fails here); each cell
+    is the one read from the benchmark's own output, once even where
+    RESULTS.md has the same run's table."""
+    spec = importlib.util.spec_from_file_location(
+        "update_measured_throughput",
+        REPO / "tools" / "update_measured_throughput.py",
+    )
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    table = measured_throughput_table()
+    shipped = MEASURED_THROUGHPUT.read_text(encoding="utf-8")
+    assert shipped == tool.render(table), (
+        "run python tools/update_measured_throughput.py"
+    )
+    assert "benchmarks/RESULTS.md" in table["sources"]
+    read = load_measurements(benchmark_sources())
+    assert len(read) == len(table["measurements"])
+    for cell, row in zip(read, load_measurements(default_sources())):
+        assert Path(cell.source).name == Path(row.source).name
+        assert row.planner_flops == planner_flops(cell)
+        row.source, row.planner_flops = cell.source, None
+        assert row == cell
 
 
 def test_runs_with_eager_and_compiled_cells_are_told_apart(tmp_path):

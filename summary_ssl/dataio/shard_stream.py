@@ -338,10 +338,17 @@ class ShardLoader(DataLoader):
     num_workers : int
         Loader worker processes of this rank.
     **kwargs
-        More DataLoader options (``prefetch_factor``...).
+        More DataLoader options (``prefetch_factor``...; the workers'
+        ``multiprocessing_context`` is ``forkserver`` by default).
     """
 
     def __init__(self, stream, num_workers=0, **kwargs):
+        if num_workers > 0:
+            # Workers start from a clean server process, not forked from
+            # this one: a fork while gloo's or NCCL's threads hold a lock
+            # can hang the child. They are made again each epoch (a few
+            # seconds, against epochs of hours at scale).
+            kwargs.setdefault("multiprocessing_context", "forkserver")
         super().__init__(
             stream, batch_size=None, num_workers=num_workers, **kwargs
         )

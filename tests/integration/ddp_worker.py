@@ -22,7 +22,11 @@ if __name__ == "__main__":
         log_interval=2,
     )
     if len(sys.argv) > 3:
-        settings.update(shard_overrides(sys.argv[3]), num_workers=2)
+        # No loader workers, as in the CSV runs: a DataLoader worker forked
+        # from a process with gloo's threads hung once in validation (the
+        # fork-with-threads hazard); workers x ranks are covered by
+        # tests/integration/test_shard_ranks.py.
+        settings.update(shard_overrides(sys.argv[3]))
     if objective == "wav2vec2":
         brain = run_pretraining(output, layerdrop_prob=0.5, **settings)
     else:

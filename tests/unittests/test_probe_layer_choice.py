@@ -43,12 +43,16 @@ OFFSET, SCALE = 300.0, 40.0
 
 
 class SyntheticLayers(nn.Module):
-    """A frozen 'encoder' whose layers are stored in the waveform."""
+    """A frozen 'encoder' whose ``num_layers`` layers of ``frames`` x
+    ``out_dim`` features are stored in the waveform."""
 
-    num_layers, out_dim = LAYERS, DIM
+    def __init__(self, num_layers=LAYERS, frames=FRAMES, out_dim=DIM):
+        super().__init__()
+        self.num_layers, self.frames, self.out_dim = num_layers, frames, out_dim
 
     def forward(self, wavs, wav_lens):
-        hidden = wavs.view(wavs.shape[0], LAYERS, FRAMES, DIM)
+        shape = (wavs.shape[0], self.num_layers, self.frames, self.out_dim)
+        hidden = wavs.view(shape)
         return hidden.transpose(0, 1).contiguous(), torch.ones(len(wavs))
 
     def fingerprint(self):

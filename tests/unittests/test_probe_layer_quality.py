@@ -28,7 +28,6 @@ import os
 
 import pytest
 import torch
-import torch.nn as nn
 from speechbrain.dataio.dataset import DynamicItemDataset
 
 from summary_ssl.lobes.conformer import ConformerEncoder
@@ -42,6 +41,7 @@ from summary_ssl.probes.classification import (
 )
 from summary_ssl.probes.layer_reference import layer_accuracies
 from summary_ssl.probes.protocols import load_hparams
+from tests.unittests.test_probe_layer_choice import SyntheticLayers
 
 YAML = os.path.join(
     os.path.dirname(__file__),
@@ -58,19 +58,6 @@ LAYERS, DIM, FRAMES, CLASSES = 5, 32, 4, 4
 SIZES = (("train", 400), ("valid", 200), ("test", 400))
 OFFSET, SCALE = 300.0, 40.0
 TOLERANCE = 2.0  # points, as the benchmark's flag
-
-
-class SyntheticLayers(nn.Module):
-    """A frozen 'encoder' whose layers are stored in the waveform."""
-
-    num_layers, out_dim = LAYERS, DIM
-
-    def forward(self, wavs, wav_lens):
-        hidden = wavs.view(wavs.shape[0], LAYERS, FRAMES, DIM)
-        return hidden.transpose(0, 1).contiguous(), torch.ones(len(wavs))
-
-    def fingerprint(self):
-        return {"features": "synthetic"}
 
 
 def synthetic_task(signal, seed=0):
@@ -126,7 +113,7 @@ def fast_probe(datasets, ssl_folder, output_folder):
             "num_workers": 0,
         },
     )
-    hparams["modules"]["extractor"] = SyntheticLayers()
+    hparams["modules"]["extractor"] = SyntheticLayers(LAYERS, FRAMES, DIM)
     brain = fit_probe(
         ClassifierProbeBrain,
         hparams,

@@ -144,6 +144,11 @@ def run_meta(device, command):
 # --------------------------------------------------------------------------
 
 
+def pin(tensor, device):
+    """``tensor`` in pinned memory when it is bound for CUDA."""
+    return tensor.pin_memory() if device.type == "cuda" else tensor
+
+
 def sync(device):
     """Waits for ``device`` (CUDA only)."""
     if device.type == "cuda":

@@ -17,7 +17,7 @@ Encoders (``--encoders`` picks a subset, comma-separated):
   baseline of the ratio column.
 * ``SummaryMixing``, ``SummaryMixing-lite``, ``SummaryMixing-fast``,
   ``FlashMHA`` (rotary positions unless ``--flash-no-rotary``),
-  ``ours-RoPEMHA``: ``summary_ssl.lobes.conformer.ConformerEncoder``.
+  ``ours-RoPEMHA``: ``summary_ssl.lobes.encoders.conformer.ConformerEncoder``.
   ``ours-RoPEMHA`` runs SpeechBrain's RoPEMHA mixer inside our layer, so
   its row against ``sb-RoPEMHA`` shows what our layer alone changes.
 
@@ -49,13 +49,11 @@ Authors
 * summary_ssl contributors 2026
 """
 
-import math
 import sys
 import time
 from pathlib import Path
 
 import torch
-import torch.nn as nn
 
 _HERE = Path(__file__).resolve().parent
 _REPO = _HERE.parent
@@ -65,257 +63,23 @@ for _path in (_REPO, _HERE):  # run from a checkout without installing
 
 try:
     import bench_common as common
-    from speechbrain.lobes.models.transformer.Conformer import (
-        ConformerEncoder as SBConformerEncoder,
+    from encoder_models import (
+        BASELINE,
+        DTYPES,
+        ENCODERS,
+        GUARD_TOL,
+        MODES,
+        build_encoder,
+        make_inputs,
+        make_lengths,
+        step_flops,
     )
-    from speechbrain.nnet.attention import RelPosEncXL
-
-    from summary_ssl.lobes.conformer import ConformerEncoder
+    from encoder_report import header_lines, row_name, table_for_T
 except ImportError as _error:  # pragma: no cover - GPU machine set-up
     raise SystemExit(
         f"encoder_bench needs speechbrain 1.1.2 and summary_ssl ({_error}). "
         "On the GPU machine, carry the wheels: see benchmarks/README.md."
     ) from _error
-
-# name -> (implementation, attention_type)
-ENCODERS = {
-    "sb-RelPosMHAXL": ("speechbrain", "RelPosMHAXL"),
-    "sb-regularMHA": ("speechbrain", "regularMHA"),
-    "sb-RoPEMHA": ("speechbrain", "RoPEMHA"),
-    "SummaryMixing": ("ours", "SummaryMixing"),
-    "SummaryMixing-lite": ("ours", "SummaryMixing-lite"),
-    "SummaryMixing-fast": ("ours", "SummaryMixing-fast"),
-    "FlashMHA": ("ours", "FlashMHA"),
-    "ours-RoPEMHA": ("ours", "RoPEMHA"),
-}
-BASELINE = "sb-RoPEMHA"
-# How a cell runs its encoder: eager, or torch.compile of each layer (one
-# compilation shared by the layers) or of the whole encoder; "-dyn" with
-# dynamic shapes (one compilation for every T, as training with dynamic
-# batching would use it).
-MODES = {
-    "eager": None,
-    "layer": ("layer", False),
-    "layer-dyn": ("layer", True),
-    "encoder": ("encoder", False),
-}
-DTYPES = {
-    "bf16": torch.bfloat16,
-    "fp16": torch.float16,
-    "fp32": torch.float32,
-}
-# Norm-wise relative error above which the guard warns (12 layers deep).
-GUARD_TOL = {"bf16": 5e-2, "fp16": 1e-2, "fp32": 1e-4}
-
-
-# --------------------------------------------------------------------------
-# Analytic FLOPs
-# --------------------------------------------------------------------------
-
-
-def mixer_flops(attention_type, d, nhead, lengths, sm_dims=None):
-    """Forward FLOPs (2 per multiply-add) of one mixer, matmuls only.
-
-    Each utterance counts at its own length, as if it ran alone: these are
-    the model's useful FLOPs, not what a padded batch executes (pass
-    ``[T] * B`` for that).
-
-    Arguments
-    ---------
-    attention_type : str
-        ``regularMHA``, ``RoPEMHA``, ``FlashMHA``, ``RelPosMHAXL`` or a
-        SummaryMixing mode (``SummaryMixing``, ``-lite``, ``-fast``).
-    d : int
-        Model size.
-    nhead : int
-        Heads (SummaryMixing's block-diagonal linears have ``nhead``
-        blocks, so they cost ``1 / nhead`` of a dense linear; the fast
-        mode's one projection is dense).
-    lengths : list of int
-        Utterance lengths.
-    sm_dims : dict, optional
-        SummaryMixing sizes ``local_hid``, ``local_out``, ``summary_hid``,
-        ``summary_out`` (lists for the hidden ones); default ``d`` for all,
-        as ``summary_ssl.lobes.mixers.build_mixer`` builds it.
-
-    Returns
-    -------
-    int
-
-    Example
-    -------
-    >>> mixer_flops("RoPEMHA", 8, 2, [10])  # 10 * 4*2*64 + 2*2*100*8
-    8320
-    """
-    n = sum(lengths)
-    if attention_type in ("regularMHA", "RoPEMHA", "FlashMHA"):
-        # q, k, v, out projections; QK^T and AV.
-        return n * 4 * 2 * d * d + sum(2 * 2 * L * L * d for L in lengths)
-    if attention_type == "RelPosMHAXL":
-        # + the position projection of the 2L-1 relative positions and the
-        # (L, 2L-1) position scores before the relative shift.
-        return (
-            n * 4 * 2 * d * d
-            + sum(2 * 2 * L * L * d for L in lengths)
-            + sum(2 * (2 * L - 1) * d * d for L in lengths)
-            + sum(2 * L * (2 * L - 1) * d for L in lengths)
-        )
-    if not attention_type.startswith("SummaryMixing"):
-        raise ValueError(f"no FLOP formula for {attention_type!r}")
-    if attention_type == "SummaryMixing-expdecay":
-        raise ValueError("no FLOP formula for SummaryMixing-expdecay")
-    dims = dict(local_hid=[d], local_out=d, summary_hid=[d], summary_out=d)
-    dims.update(sm_dims or {})
-    groups = nhead
-    if attention_type == "SummaryMixing-fast":
-        local = [dims["local_out"]]
-        summary = [dims["local_out"]]
-        groups = 1  # one dense projection
-    else:
-        local = list(dims["local_hid"]) + [dims["local_out"]]
-        summary = list(dims["summary_hid"]) + [dims["summary_out"]]
-    if attention_type == "SummaryMixing-lite":
-        local = []
-    first = (local[0] if local else 0) + summary[0]
-    per_frame = 2 * d * first // groups  # fused grouped first layers
-    for dims_ in (local, summary):
-        per_frame += sum(
-            2 * a * b // groups for a, b in zip(dims_[:-1], dims_[1:])
-        )
-    per_frame += 2 * summary[-1]  # masked mean over frames
-    per_utt = 0
-    if local:
-        per_frame += 2 * local[-1] * d  # combiner, local half
-        per_utt = 2 * summary[-1] * d  # combiner, summary half, per utt
-    return n * per_frame + len(lengths) * per_utt
-
-
-def encoder_flops(
-    attention_type, num_layers, d, d_ffn, nhead, kernel, lengths, sm_dims=None
-):
-    """Forward FLOPs of a Conformer encoder (matmuls and convolutions only;
-    norms, activations, softmax and casts are not counted).
-
-    Per frame and layer: two FFNs ``2 * (2*2*d*d_ffn)``; the convolution
-    module ``2*d*2d`` (pointwise in, GLU) ``+ 2*d*k`` (depthwise) ``+
-    2*d*d`` (pointwise out); plus the mixer (:func:`mixer_flops`). A
-    training step (fwd+bwd) is 3x this.
-
-    Arguments
-    ---------
-    attention_type : str
-        See :func:`mixer_flops`.
-    num_layers : int
-        Layers.
-    d : int
-        Model size.
-    d_ffn : int
-        FFN hidden size.
-    nhead : int
-        Heads.
-    kernel : int
-        Depthwise kernel size.
-    lengths : list of int
-        Utterance lengths.
-    sm_dims : dict, optional
-        SummaryMixing sizes, see :func:`mixer_flops`.
-
-    Returns
-    -------
-    int
-
-    Example
-    -------
-    >>> encoder_flops("FlashMHA", 1, 8, 16, 2, 3, [10]) == (
-    ...     10 * (2 * 2 * 2 * 8 * 16 + 2 * 8 * 16 + 2 * 8 * 8 + 2 * 8 * 3)
-    ...     + mixer_flops("FlashMHA", 8, 2, [10]))
-    True
-    """
-    n = sum(lengths)
-    ffn = 2 * (2 * 2 * d * d_ffn)
-    conv = 2 * d * 2 * d + 2 * d * kernel + 2 * d * d
-    mixer = mixer_flops(attention_type, d, nhead, lengths, sm_dims)
-    return num_layers * (n * (ffn + conv) + mixer)
-
-
-# --------------------------------------------------------------------------
-# Models and inputs
-# --------------------------------------------------------------------------
-
-
-class EncoderUnderTest(nn.Module):
-    """``(x, padding) -> output`` around either encoder.
-
-    Arguments
-    ---------
-    encoder : torch.nn.Module
-        SpeechBrain's or our ConformerEncoder.
-    pos_enc : torch.nn.Module, optional
-        ``RelPosEncXL`` for SpeechBrain's ``RelPosMHAXL`` (computed in the
-        step, as SpeechBrain's TransformerASR does).
-    """
-
-    def __init__(self, encoder, pos_enc=None):
-        super().__init__()
-        self.encoder = encoder
-        self.pos_enc = pos_enc
-
-    def forward(self, x, padding):
-        """Encodes ``x`` (B, T, d) with ``padding`` (B, T) True = padding."""
-        pos_embs = self.pos_enc(x) if self.pos_enc is not None else None
-        out = self.encoder(x, src_key_padding_mask=padding, pos_embs=pos_embs)
-        return out[0]
-
-
-def build_encoder(name, args):
-    """Builds encoder ``name`` (a key of ``ENCODERS``) from the CLI sizes."""
-    impl, attention_type = ENCODERS[name]
-    common = dict(
-        num_layers=args.layers,
-        d_model=args.d_model,
-        d_ffn=args.d_ffn,
-        nhead=args.nhead,
-        kernel_size=args.kernel,
-        dropout=args.dropout,
-        attention_type=attention_type,
-    )
-    if impl == "speechbrain":
-        encoder = SBConformerEncoder(**common)
-        pos_enc = None
-        if attention_type == "RelPosMHAXL":
-            pos_enc = RelPosEncXL(args.d_model)
-        return EncoderUnderTest(encoder, pos_enc)
-    options = None
-    if attention_type == "FlashMHA":
-        options = {"rotary": not args.flash_no_rotary}
-    encoder = ConformerEncoder(**common, mixer_options=options)
-    return EncoderUnderTest(encoder)
-
-
-def make_lengths(T, batch, padded, seed):
-    """Lengths uniform in [ceil(0.7 T), T], the first one T (seeded by T,
-    so every encoder gets the same batch)."""
-    if not padded or batch == 1:
-        return [T] * batch
-    gen = torch.Generator().manual_seed(seed * 100003 + T)
-    low = math.ceil(0.7 * T)
-    rest = torch.randint(low, T + 1, (batch - 1,), generator=gen)
-    return [T] + rest.tolist()
-
-
-def make_inputs(lengths, T, d, device, seed):
-    """Random-normal input (B, T, d) needing grad, padding mask (True =
-    padding, or None when no frame is padded) and a random output grad."""
-    gen = torch.Generator(device="cpu").manual_seed(seed + 7 * T)
-    B = len(lengths)
-    x = torch.randn(B, T, d, generator=gen).to(device).requires_grad_(True)
-    grad = torch.randn(B, T, d, generator=gen).to(device)
-    lens = torch.tensor(lengths, device=device)
-    padding = torch.arange(T, device=device)[None, :] >= lens[:, None]
-    if not bool(padding.any()):
-        padding = None
-    return x, padding, grad
-
 
 # --------------------------------------------------------------------------
 # Timing helpers
@@ -420,21 +184,11 @@ def run_cell(cell, lengths, args, device):
 
 def add_derived(cell, lengths, args):
     """Adds frames/s, TFLOP/s and MFU to a timed cell."""
-    _, attention_type = ENCODERS[cell["encoder"]]
     seconds = cell["ms"] / 1e3
     real, total = sum(lengths), len(lengths) * cell["T"]
     cell["real_frames_per_s"] = real / seconds
     cell["total_frames_per_s"] = total / seconds
-    flop_args = (
-        attention_type,
-        args.layers,
-        args.d_model,
-        args.d_ffn,
-        args.nhead,
-        args.kernel,
-    )
-    useful = 3 * encoder_flops(*flop_args, lengths)
-    executed = 3 * encoder_flops(*flop_args, [cell["T"]] * len(lengths))
+    useful, executed = step_flops(cell["encoder"], lengths, args)
     cell["step_tflop_useful"] = useful / 1e12
     cell["step_tflop_padded"] = executed / 1e12
     cell["tflops_useful"] = useful / seconds / 1e12
@@ -442,152 +196,6 @@ def add_derived(cell, lengths, args):
     cell["mfu_padded_pct"] = (
         100.0 * executed / seconds / (args.peak_tflops * 1e12)
     )
-
-
-# --------------------------------------------------------------------------
-# Report
-# --------------------------------------------------------------------------
-
-
-def _notes(cell, args):
-    notes = []
-    if cell["status"] not in ("ok",):
-        notes.append(cell.get("error", cell["status"]))
-    for key, label in (
-        ("guard_eager_vs_fp32", "err vs fp32"),
-        ("guard_compiled_vs_eager", "compiled vs eager"),
-    ):
-        if key in cell:
-            err = cell[key]["rel_err"]
-            flag = "" if err <= GUARD_TOL[args.dtype] else " WARN"
-            notes.append(f"{label} {err:.1e}{flag}")
-    notes += common.host_and_dynamo_notes(cell)
-    return "; ".join(notes)
-
-
-def baseline_cell(cell, cells):
-    """The cell a cell's ratios are against: SpeechBrain's RoPEMHA at the
-    same T, eager (the stock encoder) when the run has it, else in the
-    cell's own mode; None when it did not run."""
-    ok = [
-        c
-        for c in cells
-        if c["encoder"] == BASELINE
-        and c["T"] == cell["T"]
-        and c["status"] == "ok"
-    ]
-    for mode in ("eager", cell["mode"]):
-        for c in ok:
-            if c["mode"] == mode:
-                return c
-    return None
-
-
-def row_name(cell, args):
-    """The encoder, with its mode when the run has several."""
-    if len(args.modes) == 1:
-        return cell["encoder"]
-    return f"{cell['encoder']} [{cell['mode']}]"
-
-
-def table_for_T(T, cells, args):
-    """Markdown table (list of lines) for one sequence length."""
-    head = (
-        f"### T = {T} frames, batch {cells[0]['batch']} "
-        f"({cells[0]['total_frames']} frames/step, "
-        f"{cells[0]['real_frames']} real)"
-    )
-    cols = [
-        "encoder",
-        "params M",
-        "ms/step (median)",
-        "k real frames/s",
-        "k total frames/s",
-        f"speed × {BASELINE}",
-        "peak GiB",
-        "mem ×",
-        "MFU %",
-    ]
-
-    def ok_row(c):
-        base = baseline_cell(c, cells)
-        ratio = base["ms"] / c["ms"] if base else None
-        mem = None
-        if base and base.get("peak_gib") and c.get("peak_gib") is not None:
-            mem = c["peak_gib"] / base["peak_gib"]
-        return [
-            row_name(c, args),
-            common.fmt(c.get("params_M"), ".4g"),
-            common.fmt(c["ms"], ".1f"),
-            common.fmt(c["real_frames_per_s"] / 1e3, ".1f"),
-            common.fmt(c["total_frames_per_s"] / 1e3, ".1f"),
-            "n/a" if ratio is None else f"{ratio:.2f}",
-            common.fmt(c.get("peak_gib"), ".1f"),
-            common.fmt(mem, ".2f"),
-            common.fmt(c["mfu_pct"], ".1f"),
-        ]
-
-    return common.cell_table(
-        head,
-        cols,
-        cells,
-        ok_row=ok_row,
-        notes=lambda c: _notes(c, args),
-        name_key="label",
-        compiled=any(MODES[m] for m in args.modes),
-    )
-
-
-def header_lines(meta):
-    """Markdown header (list of lines) describing the run."""
-    if meta["padding"]:
-        padding = "padded: lengths uniform in [0.7T, T], the first T"
-    else:
-        padding = "no padding"
-    precision = (
-        "fp32" if meta["dtype"] == "fp32" else f"{meta['dtype']} autocast"
-    )
-    compiled = "no"
-    if any(MODES[m] for m in meta["modes"]):
-        compiled = (
-            f"modes {', '.join(meta['modes'])}: layer = torch.compile of "
-            "each layer (default mode, one compilation shared by the "
-            "layers), encoder = of the whole encoder, -dyn = dynamic=True "
-            f"(else False); backend {meta['compile_backend']}; 'compile s' "
-            "is the first fwd+bwd call, excluded from the timings"
-        )
-    timer = "CUDA events" if meta["device"] == "cuda" else "perf_counter"
-    lines = [
-        "## Encoder microbenchmark (fwd+bwd training step, no optimizer)",
-        "",
-        *common.run_header_lines(meta),
-        f"- model: {meta['layers']} layers, d_model {meta['d_model']}, "
-        f"FFN {meta['d_ffn']}, {meta['nhead']} heads, kernel "
-        f"{meta['kernel']}, dropout {meta['dropout']}; FlashMHA rotary: "
-        f"{meta['flash_rotary']}",
-        f"- step: {meta['frames']} frames per step (batch = frames // T), "
-        f"{padding}, {precision}, random-normal inputs and output grad",
-        f"- compile: {compiled}; cudnn.benchmark: {meta['cudnn_benchmark']}",
-        f"- timing: {meta['warmup']} warm-up steps, then the median of "
-        f"{meta['iters']} timed steps ({timer})",
-        "- frames/s: 'real' counts non-padded frames only, 'total' counts "
-        "every frame of the padded batch",
-        f"- speed ×: {BASELINE} ms / encoder ms in this run (>1 = faster), "
-        f"against {BASELINE} eager at the same T when the run has it, "
-        f"else {BASELINE} in the same mode; mem ×: peak GiB over the same "
-        "baseline's",
-        "- peak GiB: torch.cuda.max_memory_allocated over the timed steps "
-        "and one step before them (params, grads, activations)",
-        "- MFU: 3 × analytic forward FLOPs (matmuls and convolutions, each "
-        "utterance at its real length) / time / "
-        f"{meta['peak_tflops']:g} TFLOP/s",
-        "- notes: guard = norm-wise relative error on real frames (eager "
-        "autocast vs fp32 eager; compiled vs eager); host syncs counted "
-        "with CUDA sync debug mode",
-    ]
-    if meta["device"] != "cuda":
-        lines += common.CPU_NOTE
-    return lines
 
 
 # --------------------------------------------------------------------------

@@ -4,7 +4,7 @@ batching, and how fast it runs, for several shape strategies.
 
 It draws ``--batches`` batches from the recipe's own data pipeline and
 ``DynamicBatchSampler`` (by default on the bundled toy corpus, at the toy
-model size of ``summary_ssl.toy``), then trains on them with
+model size of ``tools.toy``), then trains on them with
 ``W2V2Brain.fit_batch`` once per strategy, each from the same seed:
 
 * ``eager``: no compilation (the reference);
@@ -59,7 +59,7 @@ from summary_ssl.brains.recipe import (  # noqa: E402
 )
 from summary_ssl.brains.wav2vec2 import W2V2Brain  # noqa: E402
 from summary_ssl.dataio.readable_batches import collate_readable  # noqa: E402
-from summary_ssl.toy import (  # noqa: E402
+from tools.toy import (  # noqa: E402
     PRETRAIN_RECIPE,
     PRETRAIN_TOY_OVERRIDES,
     to_argv,

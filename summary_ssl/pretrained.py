@@ -107,9 +107,9 @@ class FrozenSSLEncoder(nn.Module):
     Example
     -------
     >>> import tempfile
-    >>> from summary_ssl.lobes.conformer import ConformerEncoder
+    >>> from summary_ssl.lobes.encoders.conformer import ConformerEncoder
     >>> from summary_ssl.lobes.frontends import FbankCNNFrontEnd
-    >>> from summary_ssl.lobes.wav2vec2 import Wav2Vec2Encoder
+    >>> from summary_ssl.lobes.encoders.wav2vec2 import Wav2Vec2Encoder
     >>> model = Wav2Vec2Encoder(
     ...     FbankCNNFrontEnd(n_mels=40, channels=[8, 4]),
     ...     ConformerEncoder(2, 32, 64, 4, kernel_size=3,

@@ -2,7 +2,7 @@
 
 1. Pretrains a tiny SummaryMixing wav2vec 2.0 on the bundled toy
    LibriSpeech (the real recipe and YAML, shrunk by
-   ``summary_ssl.toy.PRETRAIN_TOY_OVERRIDES``).
+   ``tools.toy.PRETRAIN_TOY_OVERRIDES``).
 2. Runs one MP3S probe (SLURP intent classification, linear on mean-pooled
    features) on the exported encoder, and on the two baselines, and
    prints the table.
@@ -20,7 +20,9 @@ import time
 
 import torch
 
-from summary_ssl.toy import (
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from tools.toy import (  # noqa: E402
     PRETRAIN_RECIPE,
     PRETRAIN_TOY_OVERRIDES,
     REPO,

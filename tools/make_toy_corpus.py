@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Synthesizes the toy corpus with espeak-ng.
 
-The logic lives in :mod:`summary_ssl.dataio.toy_corpus`.
+The logic lives in :mod:`tools.toy.corpus`.
 
 Usage (from the repository root)::
 
@@ -21,7 +21,7 @@ sys.path.insert(
     0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 )
 
-from summary_ssl.dataio.toy_corpus import main  # noqa: E402
+from tools.toy.corpus import main  # noqa: E402
 
 if __name__ == "__main__":
     main()

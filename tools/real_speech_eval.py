@@ -47,11 +47,13 @@ from speechbrain.utils.metric_stats import EER
 
 from summary_ssl.dataio.audio_checks import load_audio
 from summary_ssl.probes.features import FbankFeatures
+from summary_ssl.probes.tasks import KEYWORDS, SPEAKERS_TEST, SPEAKERS_TRAIN
 
 DEFAULT_ROOT = os.path.join(
     os.path.dirname(__file__), "..", "..", "shared", "real_speech"
 )
 TRAIN_SHARE = 0.7
+BLOCKS_FILE = "keyword_blocks.json"  # see keyword_blocks
 
 
 def _order(path):
@@ -63,8 +65,21 @@ def _order(path):
 
 
 def keyword_blocks(root):
-    """{keyword: (train block, test block)} of sorted file lists."""
-    folder = os.path.join(root, "wake_words")
+    """{keyword: (train block, test block)} of sorted file lists.
+
+    A subset of the corpus (``tools/make_gpu_carry.py``) records the full
+    corpus's blocks in ``BLOCKS_FILE``: its files keep their side."""
+    folder = os.path.join(root, KEYWORDS)
+    recorded = os.path.join(root, BLOCKS_FILE)
+    if os.path.isfile(recorded):
+        with open(recorded, encoding="utf-8") as f:
+            return {
+                kw: tuple(
+                    [os.path.join(folder, kw, name) for name in side[part]]
+                    for part in ("train", "test")
+                )
+                for kw, side in json.load(f).items()
+            }
     blocks = {}
     for kw in sorted(os.listdir(folder)):
         files = sorted(
@@ -91,9 +106,7 @@ def keyword_files(root, n_train=100, n_test=60):
 
 def speaker_files(root):
     """(file, speaker) of the 10 x 10 test-other excerpts."""
-    pattern = os.path.join(
-        root, "librispeech_excerpts", "librispeech_test-other", "*", "*.flac"
-    )
+    pattern = os.path.join(root, SPEAKERS_TEST, "*", "*.flac")
     return [
         (f, os.path.basename(os.path.dirname(f)))
         for f in sorted(glob.glob(pattern))
@@ -105,9 +118,7 @@ def link_train_folder(root, folder):
     train-clean-100 excerpts and the 70 % training block of each keyword,
     never its test block) and ``folder/valid`` (3 files of each training
     block, taken out of ``train``)."""
-    ls100 = os.path.join(
-        root, "librispeech_excerpts", "librispeech_train-clean-100"
-    )
+    ls100 = os.path.join(root, SPEAKERS_TRAIN)
     os.makedirs(os.path.join(folder, "train"))
     os.symlink(os.path.abspath(ls100), os.path.join(folder, "train", "ls100"))
     for kw, (block, _) in keyword_blocks(root).items():
@@ -206,9 +217,10 @@ def speaker_eer(x, speakers):
     return equal_error_rate(scores[iu], spk[iu[0]] == spk[iu[1]])
 
 
-def evaluate(extractor, root):
-    """Per-layer rows: kw100, kw10 (mean of 5 draws), SV EER."""
-    train, test = keyword_files(root)
+def evaluate(extractor, root, n_train=100, n_test=60):
+    """Per-layer rows: kw100, kw10 (mean of 5 draws), SV EER (``kw100``
+    trains on ``n_train`` files per keyword; fewer only for smoke runs)."""
+    train, test = keyword_files(root, n_train, n_test)
     (train, bad_train), (test, bad_test) = readable(train), readable(test)
     sv = speaker_files(root)
     f_train = pooled(extractor, [f for f, _ in train])

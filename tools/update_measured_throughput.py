@@ -16,13 +16,73 @@ Authors
 """
 
 import argparse
+import dataclasses
 import json
 import sys
+from pathlib import Path
 
-from summary_ssl.budget.throughput import (
-    MEASURED_THROUGHPUT,
-    measured_throughput_table,
-)
+from summary_ssl.budget.measurements import load_measurements
+from summary_ssl.budget.throughput import MEASURED_THROUGHPUT, planner_flops
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def benchmark_sources(bench=None):
+    """The benchmark output of a checkout: ``gpu_runs/*.json``, ``*.json``,
+    then ``RESULTS.md`` (its tables of the same runs are read once: see
+    :func:`load_measurements`).
+
+    Arguments
+    ---------
+    bench : str or Path, optional
+        The ``benchmarks`` folder (default: this checkout's).
+
+    Returns
+    -------
+    list of Path
+    """
+    bench = Path(bench) if bench is not None else BENCH
+    paths = sorted(bench.glob("gpu_runs/*.json")) + sorted(bench.glob("*.json"))
+    paths += [bench / "RESULTS.md"]
+    return [p for p in paths if p.is_file()]
+
+
+def measured_throughput_table(bench=None):
+    """The content of :data:`MEASURED_THROUGHPUT`: every GPU cell of the
+    benchmark output of a checkout (:func:`benchmark_sources`), with its
+    source relative to the repository and the planner's FLOPs per
+    audio-second of its model (:func:`planner_flops`, probed here, where
+    the recipe YAMLs are).
+
+    :func:`main` writes it; a test checks that
+    the shipped file equals it.
+
+    Arguments
+    ---------
+    bench : str or Path, optional
+        The ``benchmarks`` folder (default: this checkout's).
+
+    Returns
+    -------
+    dict
+        ``about``, ``sources`` (relative paths) and ``measurements`` (one
+        dictionary of :class:`Measurement` fields per cell).
+    """
+    bench = Path(bench) if bench is not None else BENCH
+    root = bench.resolve().parent
+    paths = benchmark_sources(bench)
+    cells = []
+    for cell in load_measurements(paths):
+        cell.planner_flops = planner_flops(cell)
+        cell.source = Path(cell.source).resolve().relative_to(root).as_posix()
+        cells.append(dataclasses.asdict(cell))
+    return {
+        "about": "GPU pretraining-step measurements the budget planner "
+        "uses; made from benchmarks/ by tools/update_measured_throughput.py"
+        " (do not edit by hand)",
+        "sources": [p.resolve().relative_to(root).as_posix() for p in paths],
+        "measurements": cells,
+    }
 
 
 def render(table):

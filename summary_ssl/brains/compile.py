@@ -27,7 +27,7 @@ Authors
 
 import torch
 
-from summary_ssl.lobes.span_masking import compute_span_mask
+from summary_ssl.lobes.augment.span_masking import compute_span_mask
 
 
 def compile_regions(
@@ -43,9 +43,10 @@ def compile_regions(
     Arguments
     ---------
     wav2vec2 : torch.nn.Module
-        A :class:`summary_ssl.lobes.wav2vec2.Wav2Vec2Encoder` (unwrapped).
+        A :class:`summary_ssl.lobes.encoders.wav2vec2.Wav2Vec2Encoder`
+        (unwrapped).
     objective : torch.nn.Module
-        A :class:`summary_ssl.lobes.w2v_objective.W2V2Objective`.
+        A :class:`summary_ssl.lobes.objectives.wav2vec2.W2V2Objective`.
     mode : str
         ``torch.compile`` mode (``default``, ``reduce-overhead``,
         ``max-autotune``...).
@@ -61,14 +62,15 @@ def compile_regions(
     Returns
     -------
     callable
-        The compiled :func:`~summary_ssl.lobes.span_masking.compute_span_mask`.
+        The compiled
+        :func:`~summary_ssl.lobes.augment.span_masking.compute_span_mask`.
 
     Example
     -------
-    >>> from summary_ssl.lobes.conformer import ConformerEncoder
+    >>> from summary_ssl.lobes.encoders.conformer import ConformerEncoder
     >>> from summary_ssl.lobes.frontends import FbankCNNFrontEnd
-    >>> from summary_ssl.lobes.wav2vec2 import Wav2Vec2Encoder
-    >>> from summary_ssl.lobes.w2v_objective import W2V2Objective
+    >>> from summary_ssl.lobes.encoders.wav2vec2 import Wav2Vec2Encoder
+    >>> from summary_ssl.lobes.objectives.wav2vec2 import W2V2Objective
     >>> model = Wav2Vec2Encoder(FbankCNNFrontEnd(n_mels=20, channels=[4, 2]),
     ...     ConformerEncoder(2, 16, 32, 2, kernel_size=3,
     ...                      attention_type="SummaryMixing"), d_model=16)

@@ -2,14 +2,15 @@
 
 DistilHuBERT (Chang et al. 2022) on SpeechBrain's Brain. Expected
 ``modules``: ``student`` (a
-:class:`~summary_ssl.lobes.wav2vec2.Wav2Vec2Encoder`, built by
-:func:`~summary_ssl.lobes.distillation.student_from_teacher`), ``heads``
-(a :class:`~summary_ssl.lobes.distillation.PredictionHeads`) and
+:class:`~summary_ssl.lobes.encoders.wav2vec2.Wav2Vec2Encoder`, built by
+:func:`~summary_ssl.lobes.objectives.distillation.student_from_teacher`),
+``heads`` (a
+:class:`~summary_ssl.lobes.objectives.distillation.PredictionHeads`) and
 ``teacher`` (a :class:`~summary_ssl.pretrained.FrozenSSLEncoder`: no
 trainable parameters, always in eval mode, run without gradient).
 Expected ``hparams`` (its ``required_hparams``): ``distillation_loss`` (a
-:class:`~summary_ssl.lobes.distillation.DistillationLoss`) and those of
-:class:`~summary_ssl.brains.pretraining.PretrainingBrain`, which holds the
+:class:`~summary_ssl.lobes.objectives.distillation.DistillationLoss`) and those
+of :class:`~summary_ssl.brains.pretraining.PretrainingBrain`, which holds the
 training machinery (accumulation, precision, non-finite handling, logs,
 checkpoints, resume, DDP).
 
@@ -33,7 +34,7 @@ import torch
 
 from summary_ssl.brains.hparams_checks import check_distillation_hparams
 from summary_ssl.brains.pretraining import PretrainingBrain, unwrap
-from summary_ssl.lobes.distillation import check_distillation_setup
+from summary_ssl.lobes.objectives.distillation import check_distillation_setup
 
 
 class DistillationBrain(PretrainingBrain):

@@ -14,7 +14,7 @@ Authors
 * summary_ssl contributors 2026
 """
 
-from summary_ssl.lobes.mixers import ATTENTION_TYPES
+from summary_ssl.lobes.encoders.mixers import ATTENTION_TYPES
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 DATA_SOURCES = ("librispeech", "folder", "librilight", "shards")
@@ -149,7 +149,7 @@ def _check_data_source(errors):
 def check_wav2vec2_hparams(hparams):
     """wav2vec 2.0 settings: span masking and negatives (the utterance-level
     term checks its own, in
-    :class:`~summary_ssl.lobes.utterance_contrast.UtteranceContrast`).
+    :class:`~summary_ssl.lobes.objectives.utterance_contrast.UtteranceContrast`).
 
     Arguments
     ---------

@@ -13,8 +13,10 @@ before anything is built or trained:
 
 then runs the value checks of the Brain's objective
 (:mod:`summary_ssl.brains.hparams_checks`). The known settings are the
-top-level keys of the recipe YAMLs, :data:`CODE_KEYS`, the Brain's
-``required_hparams`` and SpeechBrain's run options. A key of one's own
+keys that code reads (:data:`CODE_KEYS`, the Brain's ``required_hparams``
+and SpeechBrain's run options) and the YAML's own keys that it uses
+through ``!ref``; no other file is read, so an installed package checks
+a user's YAML as the checkout does. A key of one's own
 (a helper referred to with ``!ref <key>``, or a name unlike any setting)
 stays allowed.
 
@@ -24,7 +26,6 @@ Authors
 """
 
 import difflib
-import functools
 import os
 import re
 
@@ -32,12 +33,6 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.core import RunOptions
 
 from summary_ssl.brains.hparams_checks import check_hparams, checks_for
-from summary_ssl.toy import PRETRAIN_RECIPE
-
-# The recipes whose YAMLs declare the known settings: the pretraining
-# ones (<RECIPES>/*/hparams/*.yaml) and the distillation one.
-RECIPES = PRETRAIN_RECIPE.parent
-RECIPE_YAMLS = ("*/hparams/*.yaml", "../distillation/hparams/*.yaml")
 
 # Keys the code reads from a pretraining YAML: summary_ssl.brains.recipe
 # (data, batching, export) and W2V2Brain; PretrainingBrain and
@@ -70,31 +65,19 @@ def top_level_keys(text):
     return list(dict.fromkeys(TOP_LEVEL_KEY.findall(text)))
 
 
-@functools.lru_cache(maxsize=None)
-def recipe_keys():
-    """The top-level keys declared by the recipe YAMLs that
-    :func:`~summary_ssl.brains.recipe.run_pretraining` runs."""
-    keys = set()
-    paths = [p for pattern in RECIPE_YAMLS for p in RECIPES.glob(pattern)]
-    for path in sorted(paths):
-        keys.update(top_level_keys(path.read_text(encoding="utf-8")))
-    return frozenset(keys)
-
-
-def known_keys(brain_class=None):
-    """The known settings: recipe YAML keys, :data:`CODE_KEYS`, the
-    Brain's ``required_hparams`` and SpeechBrain's run options.
+def known_keys(brain_class):
+    """The settings that code reads: :data:`CODE_KEYS`, the Brain's
+    ``required_hparams`` and SpeechBrain's run options.
 
     Example
     -------
     >>> from summary_ssl.brains.teacher_student import TeacherStudentBrain
     >>> keys = known_keys(TeacherStudentBrain)
-    >>> all(k in keys for k in ("lr", "random_shift", "nonfinite_patience"))
+    >>> all(k in keys for k in ("seed", "random_shift", "nonfinite_patience"))
     True
     """
-    keys = set(recipe_keys()) | CODE_KEYS | set(RunOptions().as_dict())
-    keys.update(getattr(brain_class, "required_hparams", ()))
-    return frozenset(keys)
+    keys = CODE_KEYS | set(RunOptions().as_dict())
+    return frozenset(keys | set(brain_class.required_hparams))
 
 
 def did_you_mean(key, candidates, cutoff=SIMILARITY, prefix=""):
@@ -218,8 +201,12 @@ def load_recipe_hparams(hparams_file, overrides, brain_class):
     )
     if not errors:
         hparams = load_hyperpyyaml(text, overrides)
-        known = known_keys(brain_class)
-        errors = unused_key_errors(hparams, f"{text}\n{overrides}", known)
+        text = f"{text}\n{overrides}"
+        # The YAML's own keys that it uses are settings too: a near copy of
+        # one (d_modle beside d_model) is a typo.
+        used = set(REFERENCE.findall(text)) & set(hparams)
+        known = known_keys(brain_class) | used
+        errors = unused_key_errors(hparams, text, known)
     if errors:
         raise ValueError(
             f"Unknown settings in {hparams_file} or its overrides (a typo?)"

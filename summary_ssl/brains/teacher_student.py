@@ -1,16 +1,17 @@
 """TeacherStudentBrain: S3LSpeech / Spiral teacher-student pretraining.
 
 Expected ``modules``: ``student`` (a
-:class:`~summary_ssl.lobes.s3lspeech.ProjectedEncoder`), ``teacher`` (an
-:class:`~summary_ssl.lobes.ema_teacher.EMATeacher` of the student) and
+:class:`~summary_ssl.lobes.encoders.s3lspeech.ProjectedEncoder`), ``teacher``
+(an :class:`~summary_ssl.lobes.objectives.ema_teacher.EMATeacher` of the
+student) and
 ``objective`` (a
-:class:`~summary_ssl.lobes.ts_objective.TeacherStudentObjective`).
+:class:`~summary_ssl.lobes.objectives.teacher_student.TeacherStudentObjective`).
 Expected ``hparams`` (its ``required_hparams``): ``min_duration``,
 ``noise`` (a
-:class:`~summary_ssl.lobes.perturbations.NoiseMixer`), ``spec_augment``
-(a :class:`~summary_ssl.lobes.perturbations.SpecAugment`),
+:class:`~summary_ssl.lobes.augment.perturbations.NoiseMixer`), ``spec_augment``
+(a :class:`~summary_ssl.lobes.augment.perturbations.SpecAugment`),
 ``random_shift`` (a
-:class:`~summary_ssl.lobes.perturbations.RandomShift`), and those of
+:class:`~summary_ssl.lobes.augment.perturbations.RandomShift`), and those of
 :class:`~summary_ssl.brains.pretraining.PretrainingBrain`, which holds the
 training machinery.
 
@@ -31,7 +32,7 @@ import torch
 
 from summary_ssl.brains.hparams_checks import check_teacher_student_hparams
 from summary_ssl.brains.pretraining import PretrainingBrain, unwrap
-from summary_ssl.lobes.perturbations import RandomShift
+from summary_ssl.lobes.augment.perturbations import RandomShift
 
 
 class TeacherStudentBrain(PretrainingBrain):

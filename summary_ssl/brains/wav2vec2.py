@@ -1,11 +1,11 @@
 """W2V2Brain: wav2vec 2.0 contrastive pretraining on SpeechBrain's Brain.
 
 Expected ``modules``: ``wav2vec2`` (a
-:class:`~summary_ssl.lobes.wav2vec2.Wav2Vec2Encoder`), ``objective`` (a
-:class:`~summary_ssl.lobes.w2v_objective.W2V2Objective`) and, optionally,
+:class:`~summary_ssl.lobes.encoders.wav2vec2.Wav2Vec2Encoder`), ``objective`` (a
+:class:`~summary_ssl.lobes.objectives.wav2vec2.W2V2Objective`) and, optionally,
 ``utterance_contrast`` (a
-:class:`~summary_ssl.lobes.utterance_contrast.UtteranceContrast`, run only
-when its weight is above 0; its weighted loss is added to the
+:class:`~summary_ssl.lobes.objectives.utterance_contrast.UtteranceContrast`,
+run only when its weight is above 0; its weighted loss is added to the
 objective's). Expected ``hparams``: ``mask_prob``, ``mask_length``,
 ``min_masks``, ``compile_backend``, ``lr_scheduler`` and those of
 :class:`~summary_ssl.brains.pretraining.PretrainingBrain`, which holds the
@@ -26,7 +26,10 @@ import speechbrain as sb
 from summary_ssl.brains.compile import compile_regions
 from summary_ssl.brains.hparams_checks import check_wav2vec2_hparams
 from summary_ssl.brains.pretraining import PretrainingBrain, unwrap
-from summary_ssl.lobes.span_masking import compute_span_mask, span_bounds
+from summary_ssl.lobes.augment.span_masking import (
+    compute_span_mask,
+    span_bounds,
+)
 
 
 class W2V2Brain(PretrainingBrain):
@@ -41,8 +44,8 @@ class W2V2Brain(PretrainingBrain):
     def compute_forward(self, batch, stage):
         """Masks frames and runs the encoder, all on the device: the span
         mask is drawn from the device's RNG with shapes fixed by the
-        batch's (see ``summary_ssl.lobes.span_masking``), so nothing here
-        waits for the GPU."""
+        batch's (see ``summary_ssl.lobes.augment.span_masking``), so nothing
+        here waits for the GPU."""
         wavs, wav_lens = batch.sig
         wavs = wavs.to(self.device, non_blocking=True)
         wav_lens = wav_lens.to(self.device, non_blocking=True)

@@ -39,10 +39,11 @@ import yaml
 from summary_ssl.brains.hparams_keys import override_errors, top_level_keys
 from summary_ssl.budget.cost import estimate
 from summary_ssl.budget.hardware import EXAMPLE_USD_PER_GPU_HOUR, GPUS
+from summary_ssl.budget.measurements import load_measurements
 from summary_ssl.budget.planner import WIDTHS, override_line, plan
 from summary_ssl.budget.recipe import Recipe, ScheduleError
 from summary_ssl.budget.report import format_plan, format_report
-from summary_ssl.budget.throughput import default_sources, load_measurements
+from summary_ssl.budget.throughput import default_sources
 
 
 def _parser():
@@ -133,7 +134,7 @@ PLANNER_ONLY = ("plot", "widths", "frames_per_param")
 def _refuse_unused(args, parser):
     """Options the chosen mode would ignore are errors."""
     if args.budget_gpu_hours is None:
-        unused = [name for name in PLANNER_ONLY if getattr(args, name)]
+        unused = [name for name in PLANNER_ONLY if vars(args)[name]]
         why = "only the planner uses it: add --budget-gpu-hours"
     else:
         unused = ["usd_per_gpu_hour"] * (args.usd_per_gpu_hour is not None)

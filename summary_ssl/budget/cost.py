@@ -1,10 +1,22 @@
 """What a recipe will cost before it runs: FLOPs, memory, hours, energy.
 
-:func:`estimate` combines the fake-tensor probe of one micro-batch
-(:mod:`~summary_ssl.budget.probe`), the schedule of the YAML
-(:mod:`~summary_ssl.budget.recipe`) and a throughput, measured or assumed
-(:mod:`~summary_ssl.budget.throughput`), into one dictionary, which
-:mod:`~summary_ssl.budget.report` prints and the CLI writes as JSON.
+One way through :func:`estimate`, each step using what the one before
+gave:
+
+1. :func:`~summary_ssl.budget.probe.probe_layers` runs one micro-batch of
+   the recipe on fake tensors, once, and counts from the shapes each
+   module sees its FLOPs (:mod:`~summary_ssl.budget.flops`) and the bytes
+   autograd saves (:mod:`~summary_ssl.budget.memory`): a ``StepProbe``;
+2. from it, the FLOPs per second of audio (:func:`flops_summary`; other
+   utterance lengths are probed the same way) and the peak memory
+   (:func:`~summary_ssl.budget.memory.peak_memory`);
+3. a throughput, measured or assumed, for those FLOPs
+   (:mod:`~summary_ssl.budget.throughput`);
+4. the schedule of the YAML (:mod:`~summary_ssl.budget.recipe`): steps,
+   hours, energy and cost.
+
+:mod:`~summary_ssl.budget.report` prints the dictionary and the CLI writes
+it as JSON. No module below imports one above it.
 
 Authors
 -------
@@ -80,7 +92,7 @@ def estimate(
     data_hours : float, optional
         Hours of audio in the training set: passes over it, and the steps
         when the schedule has no ``optimizer_step_limit``.
-    measurements : list of summary_ssl.budget.throughput.Measurement
+    measurements : list of summary_ssl.budget.measurements.Measurement
         Measured pretraining steps (empty: the MFU assumption).
     mfu : float, optional
         Forces this utilisation.
@@ -121,6 +133,8 @@ def estimate(
         "recipe": {
             "yaml": str(recipe.path),
             "overrides": recipe.overrides,
+            # The encoder's own, when it has one (duck typing: a staged
+            # S3LSpeech encoder has none), else the YAML's.
             "attention_type": getattr(
                 encoder, "attention_type", recipe.get("attention_type")
             ),

@@ -22,6 +22,11 @@ the scores on top (torch's counter then says 2.5x).
 A parameter of two or more dimensions that no formula covers raises an
 error: a new module type needs a formula before it can be costed.
 
+:func:`flop_counter` is no second model: it is torch's counter of the
+operations a step executes (with its grouped-convolution gradient
+corrected), which the tests check these formulas against and the step
+benchmark measures executed FLOPs with.
+
 Authors
 -------
 * summary_ssl contributors 2026
@@ -30,13 +35,15 @@ Authors
 import collections
 import math
 
+import torch
 import torch.nn as nn
 from speechbrain.nnet.attention import RelPosMHAXL, RoPEMHA
 from speechbrain.nnet.hypermixing import HyperMixing, ParallelMLPs
 from speechbrain.nnet.quantisers import GumbelVectorQuantizer
 from speechbrain.processing.features import Filterbank
+from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 
-from summary_ssl.lobes.fbank import DeviceFbank
+from summary_ssl.lobes.frontends.fbank import DeviceFbank
 from summary_ssl.nnet.attention import FlashMHA
 from summary_ssl.nnet.grouped_linear import GroupedLinear
 from summary_ssl.nnet.summary_mixing import SummaryMixing
@@ -327,7 +334,7 @@ def objective_flops(objective, num_masked, slots=None):
 
     The objective lays the masked frames of each utterance out in
     ``num_slots`` slots (``W2V2Objective``'s fixed shapes, see
-    ``summary_ssl.lobes.span_masking``) and works on every slot: its
+    ``summary_ssl.lobes.augment.span_masking``) and works on every slot: its
     linears (quantiser logits, target and context projections), the
     codebook lookup (one-hot times codebook, a matrix product per group)
     and, per utterance, the (num_slots x num_slots) cosine similarities
@@ -338,7 +345,7 @@ def objective_flops(objective, num_masked, slots=None):
     Arguments
     ---------
     objective : torch.nn.Module
-        A :class:`~summary_ssl.lobes.w2v_objective.W2V2Objective`.
+        A :class:`~summary_ssl.lobes.objectives.wav2vec2.W2V2Objective`.
     num_masked : int
         Masked frames in the batch.
     slots : tuple of int, optional
@@ -355,7 +362,7 @@ def objective_flops(objective, num_masked, slots=None):
 
     Example
     -------
-    >>> from summary_ssl.lobes.w2v_objective import W2V2Objective
+    >>> from summary_ssl.lobes.objectives.wav2vec2 import W2V2Objective
     >>> obj = W2V2Objective(16, 32, proj_dim=8, num_vars=10, num_negatives=4)
     >>> # 2*10*(16*20 + 8*8 + 32*8) + 2*10*(20*4) + 2*10*10*8, x2 back
     >>> objective_flops(obj, 10)
@@ -377,3 +384,63 @@ def objective_flops(objective, num_masked, slots=None):
     proj = objective.final_proj.out_features
     forward += 2 * batch * per_utterance * per_utterance * proj
     return (forward, 2 * forward), 0
+
+
+def conv_backward_flop(
+    grad_out_shape,
+    x_shape,
+    w_shape,
+    _bias,
+    _stride,
+    _padding,
+    _dilation,
+    transposed,
+    _output_padding,
+    _groups,
+    output_mask,
+    out_shape=None,
+    **kwargs,
+):
+    """FLOPs of ``aten.convolution_backward``, grouped convolutions included.
+
+    torch's own formula (torch 2.14) counts the weight gradient of a
+    grouped convolution as if it were dense: for the Conformer's depthwise
+    convolution (768 groups, kernel 31) 768 times too many, about a third
+    of a whole Conformer step. Each of the input and weight gradients
+    takes as many multiply-adds as the forward convolution, whose formula
+    (``w_shape`` holds the channels per group) is right for grouped
+    convolutions too.
+
+    Example
+    -------
+    >>> # depthwise conv, 8 channels, kernel 3, 10 frames: 2*8*3*10 forward
+    >>> conv_backward_flop([1, 8, 10], [1, 8, 12], [8, 1, 3], None, [1],
+    ...                    [0], [1], False, [0], 8, [True, True])
+    960
+    """
+    forward = conv_flop_count(
+        x_shape, w_shape, grad_out_shape, transposed=transposed
+    )
+    return forward * (int(bool(output_mask[0])) + int(bool(output_mask[1])))
+
+
+def flop_counter():
+    """torch's silent ``FlopCounterMode``, with :func:`conv_backward_flop`:
+    a count of the matrix products, convolutions and SDPA (forward and
+    backward) a step executes.
+
+    Example
+    -------
+    >>> conv = torch.nn.Conv1d(8, 8, 3, groups=8)
+    >>> x = torch.randn(1, 8, 12, requires_grad=True)
+    >>> with flop_counter() as counter:
+    ...     conv(x).sum().backward()
+    >>> counter.get_total_flops()  # forward 480, input + weight grads 960
+    1440
+    """
+    return FlopCounterMode(
+        display=False,
+        custom_mapping={
+            torch.ops.aten.convolution_backward: conv_backward_flop
+        },
+    )

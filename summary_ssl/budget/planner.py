@@ -236,7 +236,7 @@ def plan(
     utterance_seconds : float, optional
         Utterance length planned with (default: middle of the duration
         filter).
-    measurements : list of summary_ssl.budget.throughput.Measurement
+    measurements : list of summary_ssl.budget.measurements.Measurement
         Measured steps (their MFU is used for every size).
     mfu : float, optional
         Forces this utilisation.

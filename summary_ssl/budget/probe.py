@@ -12,7 +12,7 @@ shapes each module sees:
   parameters left out, under the recipe's autocast precision. CPU
   autocast stands in for CUDA's (both cast matrix products and
   convolutions to bf16/fp16), with CUDA's fp32 policy for norms and
-  softmax added (:func:`gpu_autocast`).
+  softmax added (:mod:`summary_ssl.budget.memory`).
 
 FLOPs, parameters and saved bytes are also attributed to the encoder's
 layer stack, so that a probe of a 1-layer model gives any depth
@@ -27,7 +27,6 @@ Authors
 * summary_ssl contributors 2026
 """
 
-import contextlib
 import dataclasses
 
 import torch
@@ -35,14 +34,20 @@ import torch.nn as nn
 import torch.nn.functional as F
 from speechbrain.nnet.attention import RoPEMHA
 from torch._subclasses.fake_tensor import FakeTensorMode
-from torch.overrides import TorchFunctionMode
-from torch.utils._pytree import tree_map
 
 from summary_ssl.budget.flops import FlopHooks, objective_flops
-from summary_ssl.lobes.span_masking import compute_span_mask, span_bounds
+from summary_ssl.budget.memory import (
+    AUTOCAST,
+    SavedBytes,
+    gpu_autocast,
+    objective_bytes_per_masked_frame,
+    ts_objective_bytes_per_frame,
+)
+from summary_ssl.lobes.augment.span_masking import (
+    compute_span_mask,
+    span_bounds,
+)
 from summary_ssl.nnet.attention import FlashMHA
-
-AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
 
 
 @dataclasses.dataclass
@@ -115,11 +120,16 @@ class StepProbe:
         )
 
 
+def _count(*modules):
+    """Parameters of ``modules`` (0 for none)."""
+    return sum(p.numel() for m in modules for p in m.parameters())
+
+
 def _layer_stack(model):
     """``(name, layers)`` of the first ``nn.ModuleList`` called ``layers``
     (the encoder's layer stack), or ``(None, [])``."""
     for name, module in model.named_modules():
-        stack = getattr(module, "layers", None)
+        stack = getattr(module, "layers", None)  # any module: duck typing
         if isinstance(stack, nn.ModuleList) and len(stack):
             return (f"{name}.layers" if name else "layers"), stack
     return None, []
@@ -157,57 +167,6 @@ def _without_dropout_in_fused_attention(model):
             changed.append((module, "dropout", module.dropout))
             module.dropout = 0.0
     return changed
-
-
-class _SavedBytes:
-    """A ``saved_tensors_hooks`` pack hook that records each storage once
-    (parameters and ``skip`` excepted), and whether it was first saved
-    inside one of ``layers``. Holding the storages keeps their addresses
-    from being reused by later ones."""
-
-    def __init__(self, skip=(), layers=()):
-        self.skip = set(skip)
-        self.storages = {}  # key -> (storage, inside a layer)
-        self.depth = 0
-        self._handles = []
-        for layer in layers:
-            self._handles.append(layer.register_forward_pre_hook(self._enter))
-            self._handles.append(layer.register_forward_hook(self._leave))
-
-    def _enter(self, *args):
-        self.depth += 1
-
-    def _leave(self, *args):
-        self.depth -= 1
-
-    def pack(self, tensor):
-        storage = tensor.untyped_storage()
-        if storage._cdata not in self.skip:
-            self.storages.setdefault(storage._cdata, (storage, self.depth > 0))
-        return tensor
-
-    def total(self, in_layers=None):
-        """Bytes recorded (only those inside layers, or outside)."""
-        return sum(
-            storage.nbytes()
-            for storage, inside in self.storages.values()
-            if in_layers is None or inside == in_layers
-        )
-
-    def close(self):
-        for handle in self._handles:
-            handle.remove()
-
-    def __enter__(self):
-        self._context = torch.autograd.graph.saved_tensors_hooks(
-            self.pack, lambda t: t
-        )
-        self._context.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self._context.__exit__(*exc)
-        self.close()
 
 
 def span_mask(batch, frames, recipe, seed=0):
@@ -249,7 +208,7 @@ def probe_step(recipe, batch, utterance_seconds, objective_bytes=None):
     Example
     -------
     >>> from summary_ssl.budget.recipe import Recipe
-    >>> from summary_ssl.toy import PRETRAIN_RECIPE
+    >>> from tools.toy import PRETRAIN_RECIPE
     >>> recipe = Recipe(PRETRAIN_RECIPE / "hparams/flash_conformer_w2v2.yaml",
     ...                 {"num_encoder_layers": 1, "d_model": 64, "nhead": 4})
     >>> probe = probe_step(recipe, batch=2, utterance_seconds=3.0)
@@ -262,7 +221,7 @@ def probe_step(recipe, batch, utterance_seconds, objective_bytes=None):
     frames = int(model.frontend.output_lengths(torch.tensor([samples]))[0])
     mask = span_mask(batch, frames, recipe)
     stack_name, stack = _layer_stack(model)
-    undo = [
+    undo = [  # every module that has a layerdrop (duck typing)
         (m, "layerdrop_prob", m.layerdrop_prob)
         for m in model.modules()
         if getattr(m, "layerdrop_prob", 0.0)
@@ -277,7 +236,7 @@ def probe_step(recipe, batch, utterance_seconds, objective_bytes=None):
         with FakeTensorMode(allow_non_fake_inputs=True):
             wavs = torch.randn(batch, samples)
             lengths = torch.ones(batch)
-            with FlopHooks(model) as hooks, _SavedBytes(params, stack) as saved:
+            with FlopHooks(model) as hooks, SavedBytes(params, stack) as saved:
                 with gpu_autocast(dtype):
                     out = model(
                         wavs, lengths, mask=mask, output_hidden_states=False
@@ -312,7 +271,7 @@ def probe_step(recipe, batch, utterance_seconds, objective_bytes=None):
         objective_bytes = objective_bytes_per_masked_frame(
             recipe, out["latents"].shape[-1], out["context"].shape[-1], dtype
         )
-    model_params = sum(p.numel() for p in model.parameters())
+    model_params = _count(model)
     layers = len(stack)
     return StepProbe(
         batch=batch,
@@ -320,11 +279,9 @@ def probe_step(recipe, batch, utterance_seconds, objective_bytes=None):
         frames=frames,
         masked_frames=masked,
         layers=layers,
-        params=model_params + sum(p.numel() for p in objective.parameters()),
+        params=model_params + _count(objective),
         model_params=model_params,
-        layer_params=sum(p.numel() for p in stack[0].parameters())
-        if layers
-        else 0,
+        layer_params=_count(*stack[:1]),
         forward=forward,
         backward=backward,
         elementwise_flops=elementwise,
@@ -365,100 +322,6 @@ def probe_layers(recipe, batch, utterance_seconds, objective_bytes=None):
     return probe.with_layers(layers)
 
 
-# CUDA's autocast runs these in fp32 when given bf16/fp16 inputs; CPU's
-# autocast leaves them in the input's precision. The tensors they save
-# (and those of the element-wise ops after them) are then fp32 on a GPU.
-_FP32_ON_CUDA = {
-    F.layer_norm,
-    F.group_norm,
-    F.softmax,
-    F.log_softmax,
-    torch.softmax,
-    torch.log_softmax,
-    torch.Tensor.softmax,
-    torch.Tensor.log_softmax,
-}
-
-
-class _CudaFp32Policy(TorchFunctionMode):
-    """Inside an enabled CPU autocast region, casts the bf16/fp16 inputs
-    of :data:`_FP32_ON_CUDA` to fp32, as CUDA's autocast does (above
-    autograd, so the fp32 copies are what gets saved)."""
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func in _FP32_ON_CUDA and torch.is_autocast_enabled("cpu"):
-            args, kwargs = tree_map(_to_fp32, (args, kwargs))
-        return func(*args, **kwargs)
-
-
-def _to_fp32(value):
-    if isinstance(value, torch.Tensor) and value.dtype in (
-        torch.bfloat16,
-        torch.float16,
-    ):
-        return value.float()
-    return value
-
-
-@contextlib.contextmanager
-def gpu_autocast(dtype):
-    """CPU autocast to ``dtype`` with CUDA's fp32 policy for norms and
-    softmax (:class:`_CudaFp32Policy`); nothing for ``dtype`` None.
-
-    Example
-    -------
-    >>> ln = torch.nn.LayerNorm(4)
-    >>> x = torch.randn(2, 4)
-    >>> with gpu_autocast(torch.bfloat16):
-    ...     y = torch.nn.functional.linear(x, torch.eye(4))
-    ...     z = ln(y)
-    >>> y.dtype, z.dtype  # as on CUDA: matmul in bf16, LayerNorm in fp32
-    (torch.bfloat16, torch.float32)
-    """
-    if dtype is None:
-        yield
-        return
-    with torch.autocast("cpu", dtype=dtype), _CudaFp32Policy():
-        yield
-
-
-def _real_objective(recipe):
-    """The recipe's objective, rebuilt on the meta device and materialised
-    on the CPU with small random weights (values do not matter here)."""
-    objective = recipe.load("meta")["objective"].to_empty(device="cpu")
-    with torch.no_grad():
-        for tensor in list(objective.parameters()) + list(objective.buffers()):
-            if tensor.is_floating_point():
-                tensor.normal_(0.0, 0.02)
-    return objective.train()
-
-
-def objective_bytes_per_masked_frame(recipe, latent_dim, d_model, dtype):
-    """Bytes the objective saves for backward per masked frame: the slope
-    between two real runs of 128 and 256 masked frames (one utterance)."""
-    objective = _real_objective(recipe)
-    gen = torch.Generator().manual_seed(0)
-    totals = []
-    for masked in (128, 256):
-        frames = 2 * masked
-        latents = torch.randn(1, frames, latent_dim, generator=gen)
-        context = torch.randn(1, frames, d_model, generator=gen)
-        latents.requires_grad_(True)
-        context.requires_grad_(True)
-        mask = torch.zeros(1, frames, dtype=torch.bool)
-        mask[0, :masked] = True
-        skip = [p.untyped_storage()._cdata for p in objective.parameters()]
-        skip += [t.untyped_storage()._cdata for t in (latents, context)]
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            with _SavedBytes(skip) as saved, gpu_autocast(dtype):
-                out = objective(context, latents, mask, torch.tensor(0.0))
-        totals.append(saved.total())
-        del out, saved
-    return max(0, (totals[1] - totals[0]) // 128)
-
-
 def probe_teacher_student(
     recipe, batch, utterance_seconds, objective_bytes=None
 ):
@@ -497,7 +360,7 @@ def probe_teacher_student(
     Example
     -------
     >>> from summary_ssl.budget.recipe import Recipe
-    >>> from summary_ssl.toy import REPO
+    >>> from tools.toy import REPO
     >>> recipe = Recipe(REPO / "recipes/LibriSpeech/self-supervised-learning"
     ...                 "/s3lspeech/hparams/s3lspeech.yaml",
     ...                 {"d_model": 64, "d_ffn": 128, "nhead": 4})
@@ -524,7 +387,7 @@ def probe_teacher_student(
         num_samples = torch.full((batch,), samples, dtype=torch.long)
         with FlopHooks(student) as hooks, FlopHooks(objective) as obj_hooks:
             with FlopHooks(teacher) as teacher_hooks:
-                with _SavedBytes(params, stack) as saved, gpu_autocast(dtype):
+                with SavedBytes(params, stack) as saved, gpu_autocast(dtype):
                     feats, fb_frames = encoder.features(wavs, num_samples)
                     encoder.features(wavs, num_samples)  # the noised copy
                     projected, padding, lengths = student(feats, fb_frames)
@@ -557,20 +420,15 @@ def probe_teacher_student(
     elementwise = 2 * real * (objective.num_negatives + 1) * proj_dim
     if objective_bytes is None:
         objective_bytes = ts_objective_bytes_per_frame(recipe, proj_dim, dtype)
-    model_params = sum(p.numel() for p in encoder.parameters())
-    trainable = sum(p.numel() for p in student.parameters())
-    trainable += sum(p.numel() for p in objective.parameters())
     return StepProbe(
         batch=batch,
         utterance_seconds=utterance_seconds,
         frames=frames,
         masked_frames=0,
         layers=len(stack),
-        params=trainable,
-        model_params=model_params,
-        layer_params=sum(p.numel() for p in stack[0].parameters())
-        if stack
-        else 0,
+        params=_count(student, objective),
+        model_params=_count(encoder),
+        layer_params=_count(*stack[:1]),
         forward=forward,
         backward=backward,
         elementwise_flops=elementwise,
@@ -579,29 +437,5 @@ def probe_teacher_student(
         layer_activation_bytes=saved.total(in_layers=True)
         // max(len(stack), 1),
         objective_bytes=real * objective_bytes,
-        frozen_params=sum(p.numel() for p in teacher.parameters()),
+        frozen_params=_count(teacher),
     )
-
-
-def ts_objective_bytes_per_frame(recipe, proj_dim, dtype):
-    """Bytes the teacher-student objective saves for backward per real
-    output frame (predictor beyond the student's output, gathered
-    negatives, scores): the slope between two real runs of 128 and 256
-    frames (one utterance)."""
-    objective = _real_objective(recipe)
-    gen = torch.Generator().manual_seed(0)
-    totals = []
-    for frames in (128, 256):
-        student = torch.randn(1, frames, proj_dim, generator=gen)
-        teacher = torch.randn(1, frames, proj_dim, generator=gen)
-        student.requires_grad_(True)
-        padding = torch.zeros(1, frames, dtype=torch.bool)
-        skip = [p.untyped_storage()._cdata for p in objective.parameters()]
-        skip += [t.untyped_storage()._cdata for t in (student, teacher)]
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            with _SavedBytes(skip) as saved, gpu_autocast(dtype):
-                out = objective(student, teacher, padding)
-        totals.append(saved.total())
-        del out, saved
-    return max(0, (totals[1] - totals[0]) // 128)

@@ -48,7 +48,7 @@ class Recipe:
 
     Example
     -------
-    >>> from summary_ssl.toy import PRETRAIN_RECIPE
+    >>> from tools.toy import PRETRAIN_RECIPE
     >>> recipe = Recipe(PRETRAIN_RECIPE / "hparams/summarymixing_w2v2.yaml",
     ...                 {"num_encoder_layers": 2})
     >>> recipe.name, recipe.hparams["num_encoder_layers"]

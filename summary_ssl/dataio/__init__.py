@@ -1,4 +1,4 @@
-"""summary_ssl.dataio: data preparation, audio loading and the toy corpus.
+"""summary_ssl.dataio: data preparation and audio loading.
 
 Preparations (one per dataset, each writing SpeechBrain CSV files):
 
@@ -7,13 +7,16 @@ Preparations (one per dataset, each writing SpeechBrain CSV files):
 * :func:`~summary_ssl.dataio.slurp.prepare_slurp`
 * :func:`~summary_ssl.dataio.iemocap.prepare_iemocap`
 * :func:`~summary_ssl.dataio.voxceleb.prepare_voxceleb`
+* :func:`~summary_ssl.dataio.librilight.prepare_librilight`
+* :func:`~summary_ssl.dataio.labelled_folder.prepare_labelled_folder`
+* :func:`~summary_ssl.dataio.speaker_folder.prepare_speaker_folder`
 
-Shared by them: :mod:`~summary_ssl.dataio.audio_checks` (file checks,
-exclusion reports, :func:`~summary_ssl.dataio.audio_checks.load_audio`) and
-:mod:`~summary_ssl.dataio.prepare_utils` (CSV writing, skipping).
+Each fills in the skeleton of :mod:`~summary_ssl.dataio.prepare_utils`
+(skip when already prepared, check every file, write the CSV and its
+exclusions) with its layout walk and its rows; file checks, exclusion
+reports and :func:`~summary_ssl.dataio.audio_checks.load_audio` are in
+:mod:`~summary_ssl.dataio.audio_checks`.
 
-The synthetic toy corpus: :mod:`~summary_ssl.dataio.toy_corpus` (entry
-point), :mod:`~summary_ssl.dataio.toy_specs`,
-:mod:`~summary_ssl.dataio.toy_layouts`, :mod:`~summary_ssl.dataio.toy_text`,
-:mod:`~summary_ssl.dataio.toy_recorder` and :mod:`~summary_ssl.dataio.espeak`.
+The synthetic toy corpus and its generator are the checkout's, not the
+package's: :mod:`tools.toy`.
 """

@@ -9,7 +9,7 @@ every other exclusion.
 
 Example
 -------
->>> from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR
+>>> from tools.toy.corpus import TOY_CORPUS_DIR
 >>> csv = prepare_audio_folder(
 ...     TOY_CORPUS_DIR + "/VoxCeleb1", getfixture("tmp_path"), "vox.csv",
 ...     max_duration=10.0, progress=False,
@@ -21,19 +21,10 @@ Authors
  * summary_ssl contributors 2026
 """
 
-import logging
 import os
 
-from summary_ssl.dataio.audio_checks import ExclusionReport, require_path
-from summary_ssl.dataio.prepare_utils import (
-    checked_rows,
-    save_options,
-    skip,
-    write_csv,
-    write_report,
-)
-
-logger = logging.getLogger(__name__)
+from summary_ssl.dataio.audio_checks import require_path
+from summary_ssl.dataio.prepare_utils import prepare_once, write_checked_csv
 
 FIELDS = ["ID", "duration", "wav"]
 
@@ -64,24 +55,16 @@ def prepare_audio_folder(
         Name of the CSV file.
     extensions : sequence of str
         File extensions to keep (case-insensitive).
-    min_duration, max_duration : float, optional
-        Length filter in seconds; excluded files are counted and logged.
-    sample_rate : int
-        Expected sample rate.
-    resample : bool
-        Keep files at another sample rate (to be resampled on loading).
-    skip_prep : bool
-        Do nothing (the CSV file is assumed ready).
-    progress : bool
-        Whether to show a tqdm progress bar.
+    min_duration, max_duration, sample_rate, resample, workers
+        The audio checks (see :mod:`~summary_ssl.dataio.prepare_utils`).
+    skip_prep, progress : bool
+        Return at once (the CSV file is ready); show a progress bar.
     decode : bool
         Decode every file once, so files whose header is fine but whose
         data is corrupt are excluded (and counted) here rather than
         dropped at every epoch. Costs about 2 s of CPU per hour of FLAC
         audio (measured on the bundled real recordings); False reads
         headers only.
-    workers : int
-        Files checked at once.
 
     Returns
     -------
@@ -92,37 +75,35 @@ def prepare_audio_folder(
     if skip_prep:
         return output
     name = f"prepare_audio_folder_{os.path.splitext(csv_name)[0]}"
-    options = {
-        "data_folder": os.path.abspath(data_folder),
-        "extensions": sorted(e.lower() for e in extensions),
-        "min_duration": min_duration,
-        "max_duration": max_duration,
-        "sample_rate": sample_rate,
-        "resample": resample,
-        "decode": decode,
-    }
-    os.makedirs(save_folder, exist_ok=True)
-    if skip(save_folder, [csv_name], options, name):
-        logger.info("%s already prepared", output)
-        return output
-    require_path(data_folder, "audio folder")
-    items = _audio_files(data_folder, tuple(options["extensions"]))
-    report = ExclusionReport(csv_name)
-    rows = checked_rows(
-        items,
-        report,
-        desc=csv_name,
-        progress=progress,
-        sample_rate=sample_rate,
+    checks = dict(
         min_duration=min_duration,
         max_duration=max_duration,
+        sample_rate=sample_rate,
         resample=resample,
         decode=decode,
-        workers=workers,
     )
-    write_csv(output, rows, FIELDS)
-    write_report(report, save_folder, csv_name)
-    save_options(save_folder, options, name)
+    extensions = sorted(e.lower() for e in extensions)
+    options = {
+        "data_folder": os.path.abspath(data_folder),
+        "extensions": extensions,
+        **checks,
+    }
+
+    def write():
+        require_path(data_folder, "audio folder")
+        items = _audio_files(data_folder, tuple(extensions))
+        write_checked_csv(
+            output,
+            items,
+            FIELDS,
+            csv_name,
+            desc=csv_name,
+            progress=progress,
+            workers=workers,
+            **checks,
+        )
+
+    prepare_once(save_folder, {"csv": output}, options, name, csv_name, write)
     return output
 
 

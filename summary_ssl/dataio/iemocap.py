@@ -28,7 +28,7 @@ else.
 
 Example
 -------
->>> from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR
+>>> from tools.toy.corpus import TOY_CORPUS_DIR
 >>> csvs = prepare_iemocap(
 ...     TOY_CORPUS_DIR + "/IEMOCAP", getfixture("tmp_path"), progress=False
 ... )
@@ -45,13 +45,12 @@ import os
 import re
 from collections import Counter
 
-from summary_ssl.dataio.audio_checks import ExclusionReport, require_path
+from summary_ssl.dataio.audio_checks import require_path
 from summary_ssl.dataio.prepare_utils import (
-    already_prepared,
-    checked_rows,
-    save_options,
-    write_csv,
-    write_report,
+    csv_paths,
+    format_counts,
+    prepare_once,
+    write_checked_csv,
 )
 
 logger = logging.getLogger(__name__)
@@ -106,23 +105,17 @@ def prepare_iemocap(
     label_map : dict, optional
         Raw label -> class; labels not in it are skipped and counted.
         Defaults to :data:`LABEL_MAP`.
-    sample_rate : int
-        Expected sample rate.
-    min_duration, max_duration : float, optional
-        Length filter in seconds; excluded files are counted and logged.
-    resample : bool
-        Keep files at another sample rate (to be resampled on loading).
-    skip_prep : bool
-        Do nothing (the CSV files are assumed ready).
-    progress : bool
-        Whether to show tqdm progress bars.
+    sample_rate, min_duration, max_duration, resample
+        The audio checks (see :mod:`~summary_ssl.dataio.prepare_utils`).
+    skip_prep, progress : bool
+        Return at once (the CSV files are ready); show progress bars.
 
     Returns
     -------
     dict
         ``train``, ``valid``, ``test`` -> CSV path.
     """
-    outputs = {s: os.path.join(save_folder, f"{s}.csv") for s in _SETS}
+    outputs = csv_paths(save_folder, _SETS)
     if skip_prep:
         return outputs
     label_map = dict(LABEL_MAP if label_map is None else label_map)
@@ -138,6 +131,12 @@ def prepare_iemocap(
             )
     else:
         valid_session = _valid_session(present, test_session, valid_session)
+    checks = dict(
+        sample_rate=sample_rate,
+        min_duration=min_duration,
+        max_duration=max_duration,
+        resample=resample,
+    )
     options = {
         "data_folder": os.path.abspath(data_folder),
         "test_session": test_session,
@@ -145,15 +144,8 @@ def prepare_iemocap(
         "test_speaker": test_speaker,
         "sessions": present,
         "label_map": label_map,
-        "sample_rate": sample_rate,
-        "min_duration": min_duration,
-        "max_duration": max_duration,
-        "resample": resample,
+        **checks,
     }
-    if already_prepared(
-        save_folder, outputs, options, "prepare_iemocap", "IEMOCAP CSV files"
-    ):
-        return outputs
     folds = {"test": [test_session], "valid": [valid_session]}
     folds["train"] = [
         s for s in present if s not in (test_session, valid_session)
@@ -165,42 +157,45 @@ def prepare_iemocap(
             "test": f"Ses{test_session:02d}{test_gender}",
             "valid": f"Ses{test_session:02d}{other}",
         }
-    skipped = Counter()
-    for name in _SETS:
-        items = []
-        for session in folds[name]:
-            items += _labelled_files(root, session, label_map, skipped)
-        if name in keep:
-            items = [it for it in items if it[1]["spk_id"] == keep[name]]
-        report = ExclusionReport(f"IEMOCAP {name}")
-        rows = checked_rows(
-            items,
-            report,
-            desc=name,
-            progress=progress,
-            sample_rate=sample_rate,
-            min_duration=min_duration,
-            max_duration=max_duration,
-            resample=resample,
-        )
-        write_csv(outputs[name], rows, FIELDS)
-        write_report(report, save_folder, outputs[name])
-        classes = Counter(row["emo"] for row in rows)
-        logger.info(
-            "IEMOCAP %s (sessions %s%s): %s",
-            name,
-            folds[name],
-            f", speaker {keep[name]}" if name in keep else "",
-            ", ".join(f"{k} {v}" for k, v in sorted(classes.items())),
-        )
-    if skipped:
-        logger.info(
-            "IEMOCAP: skipped %d utterances with other labels: %s",
-            sum(skipped.values()),
-            ", ".join(f"{k} {v}" for k, v in sorted(skipped.items())),
-        )
-    save_options(save_folder, options, "prepare_iemocap")
-    return outputs
+
+    def write():
+        skipped = Counter()
+        for name in _SETS:
+            items = []
+            for session in folds[name]:
+                items += _labelled_files(root, session, label_map, skipped)
+            if name in keep:
+                items = [it for it in items if it[1]["spk_id"] == keep[name]]
+            rows = write_checked_csv(
+                outputs[name],
+                items,
+                FIELDS,
+                f"IEMOCAP {name}",
+                progress=progress,
+                **checks,
+            )
+            logger.info(
+                "IEMOCAP %s (sessions %s%s): %s",
+                name,
+                folds[name],
+                f", speaker {keep[name]}" if name in keep else "",
+                format_counts(Counter(row["emo"] for row in rows)),
+            )
+        if skipped:
+            logger.info(
+                "IEMOCAP: skipped %d utterances with other labels: %s",
+                sum(skipped.values()),
+                format_counts(skipped),
+            )
+
+    return prepare_once(
+        save_folder,
+        outputs,
+        options,
+        "prepare_iemocap",
+        "IEMOCAP CSV files",
+        write,
+    )
 
 
 _SETS = ("train", "valid", "test")

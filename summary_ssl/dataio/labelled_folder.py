@@ -46,13 +46,12 @@ import os
 import re
 from collections import Counter
 
-from summary_ssl.dataio.audio_checks import ExclusionReport, require_path
+from summary_ssl.dataio.audio_checks import require_path
 from summary_ssl.dataio.prepare_utils import (
-    already_prepared,
-    checked_rows,
-    save_options,
-    write_csv,
-    write_report,
+    csv_paths,
+    format_counts,
+    prepare_once,
+    write_checked_csv,
 )
 
 logger = logging.getLogger(__name__)
@@ -89,82 +88,74 @@ def prepare_labelled_folder(
         three or more.
     extensions : sequence of str
         Audio file extensions (case-insensitive).
-    sample_rate : int
-        Expected sample rate.
-    min_duration, max_duration : float, optional
-        Length filter in seconds; excluded files are counted and logged.
-    resample : bool
-        Keep files at another sample rate (to be resampled on loading).
-    skip_prep : bool
-        Do nothing (the CSV files are assumed ready).
-    progress : bool
-        Whether to show tqdm progress bars.
+    sample_rate, min_duration, max_duration, resample
+        The audio checks (see :mod:`~summary_ssl.dataio.prepare_utils`);
+        every file is decoded.
+    skip_prep, progress : bool
+        Return at once (the CSV files are ready); show progress bars.
 
     Returns
     -------
     dict
         ``train``, ``valid``, ``test`` -> CSV path.
     """
-    outputs = {s: os.path.join(save_folder, f"{s}.csv") for s in SPLITS}
+    outputs = csv_paths(save_folder, SPLITS)
     if skip_prep:
         return outputs
     if len(split_ratio) != 3 or min(split_ratio) < 0 or sum(split_ratio) <= 0:
         raise ValueError(f"split_ratio must be 3 shares, not {split_ratio}")
     require_path(data_folder, "labelled audio folder")
+    checks = dict(
+        sample_rate=sample_rate,
+        min_duration=min_duration,
+        max_duration=max_duration,
+        resample=resample,
+    )
+    extensions = sorted(e.lower() for e in extensions)
     options = {
         "data_folder": os.path.abspath(data_folder),
         "split_ratio": list(split_ratio),
-        "extensions": sorted(e.lower() for e in extensions),
-        "sample_rate": sample_rate,
-        "min_duration": min_duration,
-        "max_duration": max_duration,
-        "resample": resample,
+        "extensions": extensions,
+        **checks,
     }
-    if already_prepared(
+
+    def write():
+        files = labelled_files(data_folder, tuple(extensions))
+        if not files:
+            raise ValueError(
+                f"no audio file in a subfolder of {data_folder}: expected "
+                "<data_folder>/<label>/<file>"
+            )
+        blocks = {name: [] for name in SPLITS}
+        for label in sorted(files):
+            splits = split_blocks(files[label], split_ratio)
+            for name, block in zip(SPLITS, splits):
+                blocks[name] += [(path, label) for path in block]
+        for name in SPLITS:
+            items = [
+                (path, {"ID": utterance_id(data_folder, path), "label": label})
+                for path, label in blocks[name]
+            ]
+            rows = write_checked_csv(
+                outputs[name],
+                items,
+                FIELDS,
+                f"labelled folder {name}",
+                progress=progress,
+                decode=True,
+                **checks,
+            )
+            counts = Counter(row["label"] for row in rows)
+            logger.info("%s: %s", name, format_counts(counts))
+
+    return prepare_once(
         save_folder,
         outputs,
         options,
         "prepare_labelled_folder",
         "labelled folder",
-    ):
-        return outputs
-    files = labelled_files(data_folder, tuple(options["extensions"]))
-    if not files:
-        raise ValueError(
-            f"no audio file in a subfolder of {data_folder}: expected "
-            "<data_folder>/<label>/<file>"
-        )
-    blocks = {name: [] for name in SPLITS}
-    for label in sorted(files):
-        for name, block in zip(SPLITS, split_blocks(files[label], split_ratio)):
-            blocks[name] += [(path, label) for path in block]
-    for name in SPLITS:
-        items = [
-            (path, {"ID": utterance_id(data_folder, path), "label": label})
-            for path, label in blocks[name]
-        ]
-        report = ExclusionReport(f"labelled folder {name}")
-        rows = checked_rows(
-            items,
-            report,
-            desc=name,
-            progress=progress,
-            sample_rate=sample_rate,
-            min_duration=min_duration,
-            max_duration=max_duration,
-            resample=resample,
-            decode=True,
-        )
-        write_csv(outputs[name], rows, FIELDS)
-        write_report(report, save_folder, outputs[name])
-        counts = Counter(row["label"] for row in rows)
-        logger.info(
-            "%s: %s",
-            name,
-            ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
-        )
-    save_options(save_folder, options, "prepare_labelled_folder")
-    return outputs
+        write,
+    )
 
 
 def natural_key(name):

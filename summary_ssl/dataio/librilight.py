@@ -224,15 +224,14 @@ def prepare_librilight(
         Length filter on pieces, in seconds; excluded pieces are counted.
     sample_rate : int
         Expected sample rate (files at another rate are excluded).
-    skip_prep : bool
-        Do nothing (the CSV file is assumed ready).
     decode : bool
         Decode every FLAC once, block by block, to exclude files corrupt
         after a valid header (False: headers only).
-    progress : bool
-        Whether to show a tqdm progress bar over books.
     workers : int
         Books prepared at once, in processes (1 or less: in this process).
+    skip_prep, progress : bool
+        Return at once (the CSV file is ready); show a progress bar over
+        books.
 
     Returns
     -------
@@ -255,6 +254,8 @@ def prepare_librilight(
         "sample_rate": sample_rate,
         "decode": decode,
     }
+    # prepare_once's flow, unrolled: the options are saved before the
+    # journal that resumes an interrupted run is removed.
     outputs = {"csv": output}
     if already_prepared(save_folder, outputs, options, name, "Libri-Light"):
         return output

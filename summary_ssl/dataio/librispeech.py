@@ -9,7 +9,7 @@ counted, logged and written to ``excluded_<split>.txt``.
 
 Example
 -------
->>> from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR
+>>> from tools.toy.corpus import TOY_CORPUS_DIR
 >>> csvs = prepare_librispeech(
 ...     TOY_CORPUS_DIR + "/LibriSpeech", getfixture("tmp_path"),
 ...     splits=["dev-clean"], progress=False,
@@ -22,19 +22,14 @@ Authors
 """
 
 import glob
-import logging
 import os
 
-from summary_ssl.dataio.audio_checks import ExclusionReport, require_path
+from summary_ssl.dataio.audio_checks import require_path
 from summary_ssl.dataio.prepare_utils import (
-    already_prepared,
-    checked_rows,
-    save_options,
-    write_csv,
-    write_report,
+    csv_paths,
+    prepare_once,
+    write_checked_csv,
 )
-
-logger = logging.getLogger(__name__)
 
 FIELDS = ["ID", "duration", "wav", "spk_id", "wrd"]
 SPLITS = ("train-clean-100", "dev-clean", "test-clean")
@@ -63,68 +58,53 @@ def prepare_librispeech(
         Where the CSV, exclusion and options files go.
     splits : sequence of str
         Split folder names (``train-clean-100``, ``dev-clean``...).
-    sample_rate : int
-        Expected sample rate.
-    min_duration, max_duration : float, optional
-        Length filter in seconds; excluded files are counted and logged.
-    resample : bool
-        Keep files at another sample rate (to be resampled on loading).
-    skip_prep : bool
-        Do nothing (the CSV files are assumed ready).
-    progress : bool
-        Whether to show tqdm progress bars.
-    decode : bool
-        Decode every file once, to exclude files corrupt after a valid
-        header (False: headers only).
-    workers : int
-        Files checked at once.
+    sample_rate, min_duration, max_duration, resample, decode, workers
+        The audio checks (see :mod:`~summary_ssl.dataio.prepare_utils`).
+    skip_prep, progress : bool
+        Return at once (the CSV files are ready); show progress bars.
 
     Returns
     -------
     dict
         Split name -> CSV path.
     """
-    outputs = {
-        split: os.path.join(save_folder, f"{split}.csv") for split in splits
-    }
+    outputs = csv_paths(save_folder, splits)
     if skip_prep:
         return outputs
+    checks = dict(
+        sample_rate=sample_rate,
+        min_duration=min_duration,
+        max_duration=max_duration,
+        resample=resample,
+        decode=decode,
+    )
     options = {
         "data_folder": os.path.abspath(data_folder),
         "splits": list(splits),
-        "sample_rate": sample_rate,
-        "min_duration": min_duration,
-        "max_duration": max_duration,
-        "resample": resample,
-        "decode": decode,
+        **checks,
     }
-    if already_prepared(
+
+    def write():
+        for split in splits:
+            items = _transcribed_files(data_folder, split)
+            write_checked_csv(
+                outputs[split],
+                items,
+                FIELDS,
+                f"LibriSpeech {split}",
+                progress=progress,
+                workers=workers,
+                **checks,
+            )
+
+    return prepare_once(
         save_folder,
         outputs,
         options,
         "prepare_librispeech",
         "LibriSpeech CSV files",
-    ):
-        return outputs
-    for split in splits:
-        items = _transcribed_files(data_folder, split)
-        report = ExclusionReport(f"LibriSpeech {split}")
-        rows = checked_rows(
-            items,
-            report,
-            desc=split,
-            progress=progress,
-            sample_rate=sample_rate,
-            min_duration=min_duration,
-            max_duration=max_duration,
-            resample=resample,
-            decode=decode,
-            workers=workers,
-        )
-        write_csv(outputs[split], rows, FIELDS)
-        write_report(report, save_folder, outputs[split])
-    save_options(save_folder, options, "prepare_librispeech")
-    return outputs
+        write,
+    )
 
 
 def _transcribed_files(data_folder, split):

@@ -1,10 +1,23 @@
-"""Helpers shared by the data preparations: CSV writing and skipping.
+"""The skeleton every data preparation fills in, and its CSV helpers.
 
-A preparation writes its CSV files, then a small JSON file of the options
-it ran with (``<save_folder>/<name>_opts.json``). :func:`skip` tells the
-next call whether the same options already produced every output, in which
-case it can return at once; the options file is written last, so an
+A preparation (``prepare_librispeech``...) names its CSV files
+(:func:`csv_paths`) and the options that decide them, and hands
+:func:`prepare_once` the one step of its own: a ``write()`` that walks its
+layout and writes each CSV, usually through :func:`write_checked_csv`
+(every audio file checked, exclusions counted, logged and listed in
+``excluded_<csv stem>.txt``). :func:`prepare_once` skips that step when
+the same options already produced every output
+(:func:`already_prepared`), and otherwise writes a small JSON file of the
+options after it (``<save_folder>/<name>_opts.json``): last, so an
 interrupted run is redone.
+
+The audio checks a preparation passes on, as in :func:`checked_rows`:
+``sample_rate`` (expected rate), ``min_duration`` and ``max_duration``
+(length filter in seconds, None for no limit), ``resample`` (keep files at
+another rate, to be resampled on loading), ``decode`` (decode every file
+once, to exclude files corrupt after a valid header; False reads headers
+only), ``workers`` (files checked at once) and ``progress`` (a tqdm bar).
+``skip_prep=True`` makes a preparation return its output paths at once.
 
 Authors
  * summary_ssl contributors 2026
@@ -18,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tqdm import tqdm
 
-from summary_ssl.dataio.audio_checks import check_audio
+from summary_ssl.dataio.audio_checks import ExclusionReport, check_audio
 
 logger = logging.getLogger(__name__)
 
@@ -28,58 +41,17 @@ def _normalize(options):
     return json.loads(json.dumps(options, sort_keys=True, default=str))
 
 
-def skip(save_folder, outputs, options, name):
-    """Whether a preparation can be skipped.
-
-    Arguments
-    ---------
-    save_folder : str
-        Where the outputs and the options file are.
-    outputs : list of str
-        Output file names (relative to ``save_folder``).
-    options : dict
-        The options of this call.
-    name : str
-        The preparation's name (``prepare_librispeech``...).
-
-    Returns
-    -------
-    bool
-        True when every output exists and the options file records the
-        same options.
-
-    Example
-    -------
-    >>> folder = getfixture("tmp_path")
-    >>> skip(folder, [], {"a": 1}, "prep")
-    False
-    >>> save_options(folder, {"a": 1}, "prep")
-    >>> skip(folder, [], {"a": 1}, "prep"), skip(folder, [], {"a": 2}, "prep")
-    (True, False)
-    """
-    opts_file = os.path.join(save_folder, f"{name}_opts.json")
-    if not os.path.isfile(opts_file):
-        return False
-    if not all(os.path.isfile(os.path.join(save_folder, f)) for f in outputs):
-        return False
-    with open(opts_file, encoding="utf-8") as fin:
-        try:
-            saved = json.load(fin)
-        except json.JSONDecodeError:
-            return False
-    return saved == _normalize(options)
-
-
 def already_prepared(save_folder, outputs, options, name, what):
     """Creates ``save_folder`` and says whether the preparation ``name``
-    can be skipped (see :func:`skip`), logging it when it can.
+    can be skipped: every output exists and the options file records the
+    same options. Logs it when it can.
 
     Arguments
     ---------
     save_folder : str
         Where the outputs and the options file are.
     outputs : dict
-        Output paths (their file names are checked).
+        Output paths.
     options : dict
         The options of this call.
     name : str
@@ -94,15 +66,68 @@ def already_prepared(save_folder, outputs, options, name, what):
     Example
     -------
     >>> folder = str(getfixture("tmp_path"))
-    >>> already_prepared(folder, {"a": folder + "/a.csv"}, {}, "prep", "A")
+    >>> already_prepared(folder, {}, {"a": 1}, "prep", "A")
+    False
+    >>> save_options(folder, {"a": 1}, "prep")
+    >>> already_prepared(folder, {}, {"a": 1}, "prep", "A")
+    True
+    >>> outputs = {"x": folder + "/x.csv"}  # missing
+    >>> already_prepared(folder, outputs, {"a": 1}, "prep", "A")
+    False
+    >>> already_prepared(folder, {}, {"a": 2}, "prep", "A")
     False
     """
     os.makedirs(save_folder, exist_ok=True)
-    names = [os.path.basename(p) for p in outputs.values()]
-    if skip(save_folder, names, options, name):
-        logger.info("%s already prepared in %s", what, save_folder)
-        return True
-    return False
+    opts_file = os.path.join(save_folder, f"{name}_opts.json")
+    if not all(map(os.path.isfile, [opts_file, *outputs.values()])):
+        return False
+    with open(opts_file, encoding="utf-8") as fin:
+        try:
+            saved = json.load(fin)
+        except json.JSONDecodeError:
+            return False
+    if saved != _normalize(options):
+        return False
+    logger.info("%s already prepared in %s", what, save_folder)
+    return True
+
+
+def prepare_once(save_folder, outputs, options, name, what, write):
+    """Runs ``write()``, the preparation's own step that writes every
+    output, unless :func:`already_prepared` (same arguments) says the same
+    options already produced them; then saves the options.
+
+    Returns
+    -------
+    dict
+        ``outputs``.
+
+    Example
+    -------
+    >>> folder = str(getfixture("tmp_path"))
+    >>> outputs = {"a": folder + "/a.csv"}
+    >>> write = lambda: write_csv(outputs["a"], [], ["ID"])
+    >>> _ = prepare_once(folder, outputs, {"n": 1}, "prep", "A", write)
+    >>> sorted(os.listdir(folder))
+    ['a.csv', 'prep_opts.json']
+    >>> prepare_once(folder, outputs, {"n": 1}, "prep", "A", None) == outputs
+    True
+    """
+    if not already_prepared(save_folder, outputs, options, name, what):
+        write()
+        save_options(save_folder, options, name)
+    return outputs
+
+
+def csv_paths(save_folder, names):
+    """Name -> ``<save_folder>/<name>.csv``.
+
+    Example
+    -------
+    >>> csv_paths("/out", ["train", "test"])
+    {'train': '/out/train.csv', 'test': '/out/test.csv'}
+    """
+    return {name: os.path.join(save_folder, f"{name}.csv") for name in names}
 
 
 def save_options(save_folder, options, name):
@@ -211,7 +236,6 @@ def checked_rows(
 
     Example
     -------
-    >>> from summary_ssl.dataio.audio_checks import ExclusionReport
     >>> report = ExclusionReport("x")
     >>> checked_rows([("/no.wav", {"ID": "a"})], report, progress=False)
     []
@@ -239,6 +263,60 @@ def checked_rows(
             row["wav"] = os.path.abspath(path)
             row.update(fields)
             rows.append(row)
+    return rows
+
+
+def format_counts(counts):
+    """``"<value> <count>, ..."`` in the order of the values.
+
+    Example
+    -------
+    >>> from collections import Counter
+    >>> format_counts(Counter(["sad", "ang", "sad"]))
+    'ang 1, sad 2'
+    """
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+
+def write_checked_csv(path, items, fields, source, desc=None, **checks):
+    """Checks the audio of ``items``, writes the kept rows to ``path`` and
+    the exclusions beside it (``excluded_<csv stem>.txt``).
+
+    Arguments
+    ---------
+    path : str
+        The CSV file.
+    items : iterable of (str, dict)
+        (audio path, row fields), as for :func:`checked_rows`.
+    fields : list of str
+        The CSV columns.
+    source : str
+        Names the exclusion report (``"LibriSpeech dev-clean"``).
+    desc : str, optional
+        Progress bar label (default: the CSV's stem).
+    **checks
+        The audio checks (see the module docstring).
+
+    Returns
+    -------
+    list of dict
+        The kept rows.
+
+    Example
+    -------
+    >>> path = os.path.join(getfixture("tmp_path"), "x.csv")
+    >>> write_checked_csv(path, [("/no.wav", {"ID": "a"})],
+    ...                   ["ID", "duration", "wav"], "X", progress=False)
+    []
+    >>> sorted(os.listdir(os.path.dirname(path)))
+    ['excluded_x.txt', 'x.csv']
+    """
+    if desc is None:
+        desc = os.path.splitext(os.path.basename(path))[0]
+    report = ExclusionReport(source)
+    rows = checked_rows(items, report, desc=desc, **checks)
+    write_csv(path, rows, fields)
+    write_report(report, os.path.dirname(path), path)
     return rows
 
 

@@ -147,7 +147,7 @@ class ShardStream(IterableDataset):
     >>> import json
     >>> from summary_ssl.dataio.audio_folder import prepare_audio_folder
     >>> from summary_ssl.dataio.shards import write_shards
-    >>> from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR
+    >>> from tools.toy.corpus import TOY_CORPUS_DIR
     >>> tmp = getfixture("tmp_path")
     >>> csv = prepare_audio_folder(TOY_CORPUS_DIR + "/VoxCeleb1", tmp,
     ...                            max_duration=10.0, progress=False)

@@ -261,7 +261,7 @@ def write_shards(
     Example
     -------
     >>> from summary_ssl.dataio.audio_folder import prepare_audio_folder
-    >>> from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR
+    >>> from tools.toy.corpus import TOY_CORPUS_DIR
     >>> tmp = getfixture("tmp_path")
     >>> csv = prepare_audio_folder(TOY_CORPUS_DIR + "/VoxCeleb1", tmp,
     ...                            max_duration=10.0, progress=False)

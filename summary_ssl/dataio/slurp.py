@@ -13,7 +13,7 @@ downloads ``slurp_synth`` when it is missing, this one never does.
 
 Example
 -------
->>> from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR
+>>> from tools.toy.corpus import TOY_CORPUS_DIR
 >>> csvs = prepare_slurp(
 ...     TOY_CORPUS_DIR + "/SLURP", getfixture("tmp_path"), progress=False
 ... )
@@ -28,13 +28,11 @@ import json
 import logging
 import os
 
-from summary_ssl.dataio.audio_checks import ExclusionReport, require_path
+from summary_ssl.dataio.audio_checks import require_path
 from summary_ssl.dataio.prepare_utils import (
-    already_prepared,
-    checked_rows,
-    save_options,
-    write_csv,
-    write_report,
+    csv_paths,
+    prepare_once,
+    write_checked_csv,
 )
 
 logger = logging.getLogger(__name__)
@@ -76,16 +74,10 @@ def prepare_slurp(
     microphones : str
         ``"all"`` recordings, only the ``"headset"`` ones
         (``*-headset.flac``) or only the ``"farfield"`` ones.
-    sample_rate : int
-        Expected sample rate.
-    min_duration, max_duration : float, optional
-        Length filter in seconds; excluded files are counted and logged.
-    resample : bool
-        Keep files at another sample rate (to be resampled on loading).
-    skip_prep : bool
-        Do nothing (the CSV files are assumed ready).
-    progress : bool
-        Whether to show tqdm progress bars.
+    sample_rate, min_duration, max_duration, resample
+        The audio checks (see :mod:`~summary_ssl.dataio.prepare_utils`).
+    skip_prep, progress : bool
+        Return at once (the CSV files are ready); show progress bars.
 
     Returns
     -------
@@ -104,48 +96,45 @@ def prepare_slurp(
                 "synthetic=True but %s is missing: no synthetic data",
                 os.path.join(annotations, "train_synthetic.jsonl"),
             )
-    outputs = {s: os.path.join(save_folder, f"{s}.csv") for s in splits}
+    outputs = csv_paths(save_folder, splits)
     if skip_prep:
         return outputs
+    checks = dict(
+        sample_rate=sample_rate,
+        min_duration=min_duration,
+        max_duration=max_duration,
+        resample=resample,
+    )
     options = {
         "data_folder": os.path.abspath(data_folder),
         "splits": splits,
         "microphones": microphones,
-        "sample_rate": sample_rate,
-        "min_duration": min_duration,
-        "max_duration": max_duration,
-        "resample": resample,
+        **checks,
     }
-    if already_prepared(
-        save_folder, outputs, options, "prepare_slurp", "SLURP CSV files"
-    ):
-        return outputs
-    for split in splits:
-        jsonl = require_path(
-            os.path.join(annotations, f"{split}.jsonl"),
-            f"SLURP {split} annotations",
-        )
-        audio_dir = (
-            "slurp_synth" if split.endswith("synthetic") else "slurp_real"
-        )
-        items = _recordings(
-            jsonl, os.path.join(data_folder, audio_dir), microphones, split
-        )
-        report = ExclusionReport(f"SLURP {split}")
-        rows = checked_rows(
-            items,
-            report,
-            desc=split,
-            progress=progress,
-            sample_rate=sample_rate,
-            min_duration=min_duration,
-            max_duration=max_duration,
-            resample=resample,
-        )
-        write_csv(outputs[split], rows, FIELDS)
-        write_report(report, save_folder, outputs[split])
-    save_options(save_folder, options, "prepare_slurp")
-    return outputs
+
+    def write():
+        for split in splits:
+            jsonl = require_path(
+                os.path.join(annotations, f"{split}.jsonl"),
+                f"SLURP {split} annotations",
+            )
+            audio = (
+                "slurp_synth" if split.endswith("synthetic") else "slurp_real"
+            )
+            audio = os.path.join(data_folder, audio)
+            items = _recordings(jsonl, audio, microphones, split)
+            write_checked_csv(
+                outputs[split],
+                items,
+                FIELDS,
+                f"SLURP {split}",
+                progress=progress,
+                **checks,
+            )
+
+    return prepare_once(
+        save_folder, outputs, options, "prepare_slurp", "SLURP CSV files", write
+    )
 
 
 def _annotation_dir(data_folder):

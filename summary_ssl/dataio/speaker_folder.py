@@ -54,9 +54,9 @@ from collections import Counter
 from summary_ssl.dataio.audio_checks import ExclusionReport, require_path
 from summary_ssl.dataio.labelled_folder import natural_key
 from summary_ssl.dataio.prepare_utils import (
-    already_prepared,
     checked_rows,
-    save_options,
+    csv_paths,
+    prepare_once,
     write_csv,
     write_report,
 )
@@ -92,81 +92,71 @@ def prepare_speaker_folder(
         Audio held out from each training speaker for validation.
     extensions : sequence of str
         Audio file extensions (case-insensitive).
-    sample_rate : int
-        Expected sample rate.
-    resample : bool
-        Keep files at another sample rate (to be resampled on loading).
-    skip_prep : bool
-        Do nothing (the CSV files are assumed ready).
-    progress : bool
-        Whether to show tqdm progress bars.
+    sample_rate, resample
+        The audio checks (see :mod:`~summary_ssl.dataio.prepare_utils`);
+        every file is decoded.
+    skip_prep, progress : bool
+        Return at once (the CSV files are ready); show progress bars.
 
     Returns
     -------
     dict
         ``train``, ``dev``, ``test``, ``trials`` -> CSV path.
     """
-    outputs = {
-        s: os.path.join(save_folder, f"{s}.csv")
-        for s in ("train", "dev", "test", "trials")
-    }
+    outputs = csv_paths(save_folder, ("train", "dev", "test", "trials"))
     if skip_prep:
         return outputs
     require_path(data_folder, "test speaker folder")
     require_path(train_folder, "training speaker folder")
     extensions = tuple(sorted(e.lower() for e in extensions))
+    checks = dict(sample_rate=sample_rate, resample=resample)
     options = {
         "data_folder": os.path.abspath(data_folder),
         "train_folder": os.path.abspath(train_folder),
         "dev_seconds": dev_seconds,
         "extensions": list(extensions),
-        "sample_rate": sample_rate,
-        "resample": resample,
+        **checks,
     }
-    if already_prepared(
+    checks.update(decode=True, progress=progress)
+
+    def write():
+        test_files = speaker_files(data_folder, extensions)
+        train_files = speaker_files(train_folder, extensions)
+        shared = sorted(set(test_files) & set(train_files))
+        if shared:
+            raise ValueError(
+                f"speakers {shared[:5]} are in both {data_folder} and "
+                f"{train_folder}: verification needs unseen test speakers"
+            )
+        test_rows = _checked(data_folder, test_files, outputs["test"], checks)
+        for row in test_rows:
+            row.update(start=0.0, stop=row["duration"])
+        write_csv(outputs["test"], test_rows, FIELDS)
+        train_rows = _checked(
+            train_folder, train_files, outputs["train"], checks
+        )
+        train_rows, dev_rows = split_dev(train_rows, dev_seconds)
+        write_csv(outputs["train"], train_rows, FIELDS)
+        write_csv(outputs["dev"], dev_rows, FIELDS)
+        _write_all_pairs(outputs["trials"], test_rows, test_files)
+        logger.info(
+            "speaker folders: %d training speakers (%d rows, %d dev), %d "
+            "test speakers (%d files)",
+            len({r["spk_id"] for r in train_rows}),
+            len(train_rows),
+            len(dev_rows),
+            len({r["spk_id"] for r in test_rows}),
+            len(test_rows),
+        )
+
+    return prepare_once(
         save_folder,
         outputs,
         options,
         "prepare_speaker_folder",
         "speaker folders",
-    ):
-        return outputs
-    test_files = speaker_files(data_folder, extensions)
-    train_files = speaker_files(train_folder, extensions)
-    shared = sorted(set(test_files) & set(train_files))
-    if shared:
-        raise ValueError(
-            f"speakers {shared[:5]} are in both {data_folder} and "
-            f"{train_folder}: verification needs unseen test speakers"
-        )
-    check = {
-        "sample_rate": sample_rate,
-        "resample": resample,
-        "decode": True,
-        "progress": progress,
-    }
-    test_rows = _checked(data_folder, test_files, "test", check, save_folder)
-    for row in test_rows:
-        row.update(start=0.0, stop=row["duration"])
-    write_csv(outputs["test"], test_rows, FIELDS)
-    train_rows = _checked(
-        train_folder, train_files, "train", check, save_folder
+        write,
     )
-    train_rows, dev_rows = split_dev(train_rows, dev_seconds)
-    write_csv(outputs["train"], train_rows, FIELDS)
-    write_csv(outputs["dev"], dev_rows, FIELDS)
-    _write_all_pairs(outputs["trials"], test_rows, test_files)
-    logger.info(
-        "speaker folders: %d training speakers (%d rows, %d dev), %d test "
-        "speakers (%d files)",
-        len({r["spk_id"] for r in train_rows}),
-        len(train_rows),
-        len(dev_rows),
-        len({r["spk_id"] for r in test_rows}),
-        len(test_rows),
-    )
-    save_options(save_folder, options, "prepare_speaker_folder")
-    return outputs
 
 
 def speaker_of(folder, path):
@@ -258,16 +248,18 @@ def split_dev(rows, dev_seconds):
     return train, dev
 
 
-def _checked(folder, files, name, check, save_folder):
-    """Decodes every file; returns the rows of the readable ones."""
+def _checked(folder, files, csv_path, checks):
+    """Decodes every file; writes the exclusions beside ``csv_path`` and
+    returns the rows of the readable files."""
     items = [
         (path, {"ID": utterance_id(folder, path), "spk_id": speaker})
         for speaker, paths in files.items()
         for path in paths
     ]
+    name = os.path.splitext(os.path.basename(csv_path))[0]
     report = ExclusionReport(f"speaker folder {name}")
-    rows = checked_rows(items, report, desc=name, **check)
-    write_report(report, save_folder, f"{name}.csv")
+    rows = checked_rows(items, report, desc=name, **checks)
+    write_report(report, os.path.dirname(csv_path), csv_path)
     return rows
 
 

@@ -16,7 +16,7 @@ every exclusion and every trial it had to drop.
 
 Example
 -------
->>> from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR
+>>> from tools.toy.corpus import TOY_CORPUS_DIR
 >>> csvs = prepare_voxceleb(
 ...     TOY_CORPUS_DIR + "/VoxCeleb1", getfixture("tmp_path"), progress=False
 ... )
@@ -31,13 +31,12 @@ import logging
 import os
 import random
 
-from summary_ssl.dataio.audio_checks import ExclusionReport, require_path
+from summary_ssl.dataio.audio_checks import require_path
 from summary_ssl.dataio.prepare_utils import (
-    already_prepared,
-    checked_rows,
-    save_options,
+    csv_paths,
+    prepare_once,
+    write_checked_csv,
     write_csv,
-    write_report,
 )
 
 logger = logging.getLogger(__name__)
@@ -75,27 +74,18 @@ def prepare_voxceleb(
         (at least one when the speaker has two or more).
     seed : int
         Seed of the train/dev split.
-    sample_rate : int
-        Expected sample rate.
-    min_duration, max_duration : float, optional
-        Length filter in seconds (none by default); excluded files are
-        counted and logged.
-    resample : bool
-        Keep files at another sample rate (to be resampled on loading).
-    skip_prep : bool
-        Do nothing (the CSV files are assumed ready).
-    progress : bool
-        Whether to show tqdm progress bars.
+    sample_rate, min_duration, max_duration, resample
+        The audio checks (see :mod:`~summary_ssl.dataio.prepare_utils`);
+        no length filter by default.
+    skip_prep, progress : bool
+        Return at once (the CSV files are ready); show progress bars.
 
     Returns
     -------
     dict
         ``train``, ``dev``, ``test``, ``trials`` -> CSV path.
     """
-    outputs = {
-        s: os.path.join(save_folder, f"{s}.csv")
-        for s in ("train", "dev", "test", "trials")
-    }
+    outputs = csv_paths(save_folder, ("train", "dev", "test", "trials"))
     if skip_prep:
         return outputs
     wav_dir = require_path(
@@ -105,39 +95,42 @@ def prepare_voxceleb(
         os.path.join(data_folder, verification_pairs_file),
         "VoxCeleb trial list",
     )
+    checks = dict(
+        sample_rate=sample_rate,
+        min_duration=min_duration,
+        max_duration=max_duration,
+        resample=resample,
+    )
     options = {
         "data_folder": os.path.abspath(data_folder),
         "verification_pairs_file": os.path.abspath(trials_file),
         "dev_ratio": dev_ratio,
         "seed": seed,
-        "sample_rate": sample_rate,
-        "min_duration": min_duration,
-        "max_duration": max_duration,
-        "resample": resample,
+        **checks,
     }
-    if already_prepared(
-        save_folder, outputs, options, "prepare_voxceleb", "VoxCeleb CSV files"
-    ):
-        return outputs
-    trials = read_trials(trials_file)
-    test_utts = sorted({u for _, e, t in trials for u in (e, t)})
-    test_speakers = {u.split("/")[0] for u in test_utts}
-    train_utts, dev_utts = _split(
-        _speaker_utterances(wav_dir, test_speakers), dev_ratio, seed
+
+    def write():
+        trials = read_trials(trials_file)
+        test_utts = sorted({u for _, e, t in trials for u in (e, t)})
+        test_speakers = {u.split("/")[0] for u in test_utts}
+        train_utts, dev_utts = _split(
+            _speaker_utterances(wav_dir, test_speakers), dev_ratio, seed
+        )
+        for name, utts in (("train", train_utts), ("dev", dev_utts)):
+            _write_utterances(wav_dir, utts, outputs[name], progress, checks)
+        kept = _write_utterances(
+            wav_dir, test_utts, outputs["test"], progress, checks
+        )
+        _write_trials(outputs["trials"], trials, kept)
+
+    return prepare_once(
+        save_folder,
+        outputs,
+        options,
+        "prepare_voxceleb",
+        "VoxCeleb CSV files",
+        write,
     )
-    check_options = {
-        "sample_rate": sample_rate,
-        "min_duration": min_duration,
-        "max_duration": max_duration,
-        "resample": resample,
-        "progress": progress,
-    }
-    for name, utts in (("train", train_utts), ("dev", dev_utts)):
-        _write_utterances(wav_dir, utts, name, outputs, check_options)
-    kept = _write_utterances(wav_dir, test_utts, "test", outputs, check_options)
-    _write_trials(outputs["trials"], trials, kept)
-    save_options(save_folder, options, "prepare_voxceleb")
-    return outputs
 
 
 def read_trials(path):
@@ -216,7 +209,7 @@ def _split(speaker_utts, dev_ratio, seed):
     return train, dev
 
 
-def _write_utterances(wav_dir, utts, name, outputs, check_options):
+def _write_utterances(wav_dir, utts, path, progress, checks):
     """Checks and writes one utterance CSV; returns the kept IDs -> path."""
     items = [
         (
@@ -225,10 +218,10 @@ def _write_utterances(wav_dir, utts, name, outputs, check_options):
         )
         for rel in utts
     ]
-    report = ExclusionReport(f"VoxCeleb {name}")
-    rows = checked_rows(items, report, desc=name, **check_options)
-    write_csv(outputs[name], rows, FIELDS)
-    write_report(report, os.path.dirname(outputs[name]), outputs[name])
+    name = os.path.splitext(os.path.basename(path))[0]
+    rows = write_checked_csv(
+        path, items, FIELDS, f"VoxCeleb {name}", progress=progress, **checks
+    )
     return {row["ID"]: row["wav"] for row in rows}
 
 

@@ -6,7 +6,7 @@ computation, with three changes for training speed and correctness:
 
 * the code statistics (code perplexity, and the averaged probabilities of
   the diversity loss) are averaged over the VALID rows only, so padded
-  slots (see :mod:`summary_ssl.lobes.span_masking`) never count;
+  slots (see :mod:`summary_ssl.lobes.augment.span_masking`) never count;
 * the code vectors are looked up with a matrix product per group instead of
   SpeechBrain's ``(N, G*V, d)`` broadcast product, which materialises 2.5
   GB per step at the recipe's size;

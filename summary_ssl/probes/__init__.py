@@ -14,10 +14,12 @@ lives here:
 * :mod:`~summary_ssl.probes.data`: CSV datasets and audio pipelines;
 * :mod:`~summary_ssl.probes.layer_reference`: the single-layer
   logistic-regression reference of the classification probes;
-* :mod:`~summary_ssl.probes.report`: the benchmark's table and figure;
+* :mod:`~summary_ssl.probes.tasks`: the one registry of the tasks;
+* :mod:`~summary_ssl.probes.protocols`: ``mp3s``, ``fast``, YAML loading;
+* :mod:`~summary_ssl.probes.runs`: the benchmark's recipe runs;
+* :mod:`~summary_ssl.probes.report`: the benchmark's results and figure;
 * :mod:`~summary_ssl.probes.verdict`: the reference table and the verdict
-  of the benchmark (does the encoder beat its baselines?);
-* :mod:`~summary_ssl.probes.runs`: the benchmark's recipe subprocesses.
+  of the benchmark (does the encoder beat its baselines?).
 
 Authors
 -------

@@ -99,6 +99,7 @@ class CTCProbeBrain(ProbeBrain):
     metrics of every test set go to ``test_metrics[test_name]``."""
 
     test_name = "test"
+    searcher = None  # the beam search, built at its first use
 
     def compute_forward(self, batch, stage):
         """Features -> probe -> (log-probabilities, relative lengths)."""
@@ -123,9 +124,9 @@ class CTCProbeBrain(ProbeBrain):
     def decode(self, log_probs, lens, stage):
         """Hypotheses (strings) of a batch: greedy, or the beam search at
         test time when ``test_decoder`` is ``beam``."""
-        decoder = getattr(self.hparams, "test_decoder", "greedy")
+        decoder = self.hparams.test_decoder
         if stage == sb.Stage.TEST and decoder == "beam":
-            if getattr(self, "searcher", None) is None:
+            if self.searcher is None:
                 self.searcher = beam_searcher(
                     self.tokenizer,
                     self.hparams.blank_index,

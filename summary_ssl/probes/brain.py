@@ -9,17 +9,18 @@ Expected ``modules``:
 * ``probe``: the task's head, built by :func:`build_probe` once the
   data says how many outputs it needs.
 
-Expected ``hparams``: ``output_folder``, ``features``, ``random_init``,
-``cache_features`` (bool) and ``feature_cache`` (folder), ``lr_annealing``
-(a SpeechBrain scheduler) and ``train_logger``. Optional:
+Expected ``hparams``, each read without a default (declared by the YAML
+or by :data:`~summary_ssl.probes.protocols.PROBE_DEFAULTS`):
+``output_folder``, ``ssl_folder``, ``protocol``, ``number_of_epochs``,
+``features``, ``random_init``, ``cache_features`` and ``feature_cache``,
+``lr_annealing`` (a SpeechBrain scheduler), ``train_logger``,
 ``weights_opt_class`` and ``lr_annealing_weights`` (the layer weights' own
-optimizer and scheduler, as MP3S: Adam at 0.01, NewBob 0.9; without them
-the layer weights share the probe's optimizer), ``annealing_metric`` (the
-validation statistic that drives the NewBob schedulers: ``loss``, the
-default, or e.g. ``error_rate``), ``standardize_utterances`` (how many
-training utterances the standardisation statistics use), and
-``crop_waveform`` (the training and validation waveforms are cropped at
-random before the encoder, so their features are never cached).
+optimizer and scheduler, as MP3S: Adam at 0.01, NewBob 0.9; null: the
+probe's optimizer, a constant rate), ``annealing_metric`` (what NewBob
+watches: ``loss`` or e.g. ``error_rate``), ``standardize_utterances`` (the
+training utterances of the standardisation statistics; null: all) and
+``crop_waveform`` (random waveform crops before the encoder in training
+and validation, whose features are then never cached).
 
 What it adds to ``speechbrain.core.Brain``:
 
@@ -57,9 +58,11 @@ from summary_ssl.probes.standardize import LayerStatistics
 logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
+#: The fold of a run, written to its metrics where the YAML has it.
+FOLD_KEYS = ("test_session", "test_speaker", "split")
 
 
-def _unwrap(module):
+def unwrap(module):
     """The module inside a DDP/DP wrapper (or the module itself)."""
     return getattr(module, "module", module)
 
@@ -76,7 +79,7 @@ class ProbeBrain(sb.core.Brain):
         self.feature_cache = None
         self.weights_optimizer = None
         self._train_data = None
-        if getattr(self.hparams, "cache_features", False):
+        if self.hparams.cache_features:
             self.feature_cache = FeatureCache(
                 self.hparams.feature_cache,
                 self.modules.extractor.fingerprint(),
@@ -106,9 +109,9 @@ class ProbeBrain(sb.core.Brain):
 
     def uses_cache(self, stage):
         """Whether the features of a stage come from the cache."""
-        cropped = getattr(self.hparams, "crop_waveform", False)
         return self.feature_cache is not None and not (
-            cropped and stage in (sb.Stage.TRAIN, sb.Stage.VALID)
+            self.hparams.crop_waveform
+            and stage in (sb.Stage.TRAIN, sb.Stage.VALID)
         )
 
     def frozen_features(self, batch, stage=None):
@@ -150,7 +153,7 @@ class ProbeBrain(sb.core.Brain):
         """Optimizers, checkpoint recovery, then (if a fresh run needs
         them) the standardisation statistics of the layer sum."""
         super().on_fit_start()
-        layer_sum = _unwrap(self.modules.layer_sum)
+        layer_sum = unwrap(self.modules.layer_sum)
         if layer_sum.needs_statistics() and self._train_data is not None:
             self.standardize_from(*self._train_data)
 
@@ -165,8 +168,8 @@ class ProbeBrain(sb.core.Brain):
         loader_kwargs : dict, optional
             Its DataLoader options.
         """
-        layer_sum = _unwrap(self.modules.layer_sum)
-        limit = getattr(self.hparams, "standardize_utterances", None)
+        layer_sum = unwrap(self.modules.layer_sum)
+        limit = self.hparams.standardize_utterances
         loader = dataset
         if not isinstance(dataset, torch.utils.data.DataLoader):
             loader = self.make_dataloader(
@@ -202,7 +205,7 @@ class ProbeBrain(sb.core.Brain):
         is left out."""
         if self.opt_class is None:
             return super().init_optimizers()
-        weights_opt_class = getattr(self.hparams, "weights_opt_class", None)
+        weights_opt_class = self.hparams.weights_opt_class
         own = weights_opt_class is not None
         layer_weights = list(self.modules.layer_sum.parameters())
         exclude = {id(p) for p in layer_weights} if own else set()
@@ -225,7 +228,7 @@ class ProbeBrain(sb.core.Brain):
 
     def layer_weights(self):
         """The learned softmax layer weights, as a list."""
-        layer_sum = _unwrap(self.modules.layer_sum)
+        layer_sum = unwrap(self.modules.layer_sum)
         return [round(w, 6) for w in layer_sum.layer_weights().tolist()]
 
     def _anneal(self, scheduler, optimizer, epoch, valid_stats):
@@ -233,8 +236,8 @@ class ProbeBrain(sb.core.Brain):
         ``annealing_metric``, any other (e.g. ``LinearScheduler``) on the
         epoch. Returns the learning rate the epoch used."""
         if isinstance(scheduler, NewBobScheduler):
-            key = getattr(self.hparams, "annealing_metric", "loss")
-            old_lr, new_lr = scheduler(valid_stats[key])
+            metric = valid_stats[self.hparams.annealing_metric]
+            old_lr, new_lr = scheduler(metric)
         else:
             old_lr, new_lr = scheduler(epoch)
         sb.nnet.schedulers.update_learning_rate(optimizer, new_lr)
@@ -259,7 +262,7 @@ class ProbeBrain(sb.core.Brain):
         meta["lr"] = self._anneal(
             self.hparams.lr_annealing, self.optimizer, epoch, valid_stats
         )
-        weights_annealing = getattr(self.hparams, "lr_annealing_weights", None)
+        weights_annealing = self.hparams.lr_annealing_weights
         if self.weights_optimizer is not None:
             meta["lr_weights"] = self.weights_optimizer.param_groups[0]["lr"]
             if weights_annealing is not None:
@@ -301,23 +304,29 @@ class ProbeBrain(sb.core.Brain):
             "layer_weights": self.layer_weights(),
             "features": hparams.features,
             "random_init": bool(hparams.random_init),
-            "ssl_folder": str(getattr(hparams, "ssl_folder", None)),
-            "protocol": getattr(hparams, "protocol", None),
-            "number_of_epochs": getattr(hparams, "number_of_epochs", None),
-            "epochs_run": self.hparams.epoch_counter.current,
-            "cache_features": bool(getattr(hparams, "cache_features", 0)),
+            "ssl_folder": str(hparams.ssl_folder),
+            "protocol": hparams.protocol,
+            "number_of_epochs": hparams.number_of_epochs,
+            "epochs_run": hparams.epoch_counter.current,
+            "cache_features": bool(hparams.cache_features),
         }
-        for key in ("test_session", "test_speaker", "split"):
-            if hasattr(hparams, key):  # IEMOCAP folds
-                result[key] = getattr(hparams, key)
+        for key in FOLD_KEYS:
+            if key in vars(hparams):  # IEMOCAP's YAMLs only
+                result[key] = vars(hparams)[key]
         result.update(extra or {})
-        if if_main_process():
-            path = os.path.join(hparams.output_folder, METRICS_FILE)
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump(result, f, indent=2)
-                f.write("\n")
-            logger.info(f"Metrics written to {path}: {metrics}")
-        return result
+        logger.info(f"Metrics of {hparams.output_folder}: {metrics}")
+        return save_metrics(hparams.output_folder, result)
+
+
+def save_metrics(folder, result):
+    """Writes ``<folder>/metrics.json`` (on the main process); returns
+    ``result``."""
+    if if_main_process():
+        path = os.path.join(folder, METRICS_FILE)
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=2)
+            f.write("\n")
+    return result
 
 
 def add_metrics(folder, fields):
@@ -347,14 +356,7 @@ def add_metrics(folder, fields):
     >>> read_metrics(folder)["metrics"]
     {'accuracy': 50.0}
     """
-    result = read_metrics(folder)
-    result.update(fields)
-    if if_main_process():
-        path = os.path.join(folder, METRICS_FILE)
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=2)
-            f.write("\n")
-    return result
+    return save_metrics(folder, dict(read_metrics(folder), **fields))
 
 
 def build_probe(hparams, n_outputs):
@@ -366,9 +368,9 @@ def build_probe(hparams, n_outputs):
     Arguments
     ---------
     hparams : dict
-        Loaded hyperparameters with ``probe`` and ``checkpointer``, and
-        optionally ``n_classes`` (forces the output size; it must be at
-        least ``n_outputs``).
+        Loaded hyperparameters with ``probe``, ``checkpointer`` (or None)
+        and ``n_classes`` (None, or the output size; it must be at least
+        ``n_outputs``).
     n_outputs : int
         Classes (or tokens) found in the data.
 
@@ -380,7 +382,8 @@ def build_probe(hparams, n_outputs):
     -------
     >>> from functools import partial
     >>> from summary_ssl.probes.heads import PooledHead
-    >>> hparams = {"probe": partial(PooledHead, input_size=8)}
+    >>> probe = partial(PooledHead, input_size=8)
+    >>> hparams = {"probe": probe, "n_classes": None, "checkpointer": None}
     >>> build_probe(hparams, 5).output.out_features
     5
     >>> build_probe(dict(hparams, n_classes=3), 5)
@@ -388,13 +391,13 @@ def build_probe(hparams, n_outputs):
     ...
     ValueError: n_classes is 3 but the data has 5 classes
     """
-    forced = hparams.get("n_classes")
+    forced = hparams["n_classes"]
     if forced is not None and forced < n_outputs:
         raise ValueError(
             f"n_classes is {forced} but the data has {n_outputs} classes"
         )
     probe = hparams["probe"](n_outputs=forced or n_outputs)
-    if hparams.get("checkpointer") is not None:
+    if hparams["checkpointer"] is not None:
         hparams["checkpointer"].add_recoverable("probe", probe)
     return probe
 
@@ -445,17 +448,7 @@ def fit_probe(brain_class, hparams, run_opts, datasets, n_outputs, **attrs):
 
 
 def read_metrics(folder):
-    """Reads a run's ``metrics.json``.
-
-    Arguments
-    ---------
-    folder : str
-        The run's output folder.
-
-    Returns
-    -------
-    dict
-    """
+    """Reads the ``metrics.json`` of a run's output folder."""
     with open(os.path.join(folder, METRICS_FILE), encoding="utf-8") as f:
         return json.load(f)
 

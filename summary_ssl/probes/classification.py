@@ -20,9 +20,14 @@ import speechbrain as sb
 import torch
 import torch.nn.functional as F
 
-from summary_ssl.probes.brain import ProbeBrain, accuracy, add_metrics
-from summary_ssl.probes.data import loader_options
-from summary_ssl.probes.heads import masked_mean
+from summary_ssl.nnet.padding import masked_mean
+from summary_ssl.probes.brain import (
+    ProbeBrain,
+    accuracy,
+    add_metrics,
+    fit_probe,
+)
+from summary_ssl.probes.data import labelled_datasets, loader_options
 from summary_ssl.probes.layer_reference import (
     layer_accuracies,
     reference_summary,
@@ -68,8 +73,8 @@ class ClassifierProbeBrain(ProbeBrain):
             stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},
             test_stats=stats,
         )
-        label = getattr(self.hparams, "label", None)
-        if getattr(self.hparams, "data_source", None) == "labelled_folder":
+        label = self.hparams.label
+        if self.hparams.data_source == "labelled_folder":
             label = "subfolder"
         self.write_metrics(
             {"accuracy": acc},
@@ -166,3 +171,18 @@ def evaluate_classifier(brain, hparams, datasets):
     reference = brain.layer_reference(datasets)
     add_metrics(hparams["output_folder"], {"reference": reference})
     return reference
+
+
+def train_classifier(hparams, run_opts, csv_files, column, encoder_file):
+    """What the IC and ER recipes do once their data is prepared: the
+    datasets (:func:`~summary_ssl.probes.data.labelled_datasets`), the
+    training (:func:`~summary_ssl.probes.brain.fit_probe`) and the test
+    (:func:`evaluate_classifier`); returns the trained Brain."""
+    datasets, encoder = labelled_datasets(
+        hparams, csv_files, column, encoder_file
+    )
+    brain = fit_probe(
+        ClassifierProbeBrain, hparams, run_opts, datasets, len(encoder)
+    )
+    evaluate_classifier(brain, hparams, datasets)
+    return brain

@@ -10,6 +10,7 @@ Authors
 """
 
 import logging
+import os
 import random
 
 import speechbrain as sb
@@ -180,11 +181,41 @@ def add_label_pipeline(datasets, key, encoder, path):
     return encoder
 
 
+def prepare_on_main(prepare_fn, kwargs):
+    """Runs a preparation of :mod:`summary_ssl.dataio` with ``kwargs`` on
+    the main process only; returns its CSV files on every process."""
+    sb.utils.distributed.run_on_main(prepare_fn, kwargs=kwargs)
+    return prepare_fn(**dict(kwargs, skip_prep=True))
+
+
+def labelled_datasets(hparams, csv_files, column, encoder_file, **options):
+    """Datasets of a classification recipe (:func:`csv_datasets` with
+    ``options``) giving ``id``, ``sig`` and ``label_encoded`` (CSV column
+    ``column``), and their label encoder (``hparams["label_encoder"]``,
+    saved as ``encoder_file`` under ``save_folder``)."""
+    datasets = csv_datasets(
+        csv_files,
+        sorting=hparams["sorting"],
+        sample_rate=hparams["sample_rate"],
+        **options,
+    )
+    encoder = add_label_pipeline(
+        datasets,
+        column,
+        hparams["label_encoder"],
+        os.path.join(hparams["save_folder"], encoder_file),
+    )
+    sb.dataio.dataset.set_output_keys(
+        list(datasets.values()), ["id", "sig", "label_encoded"]
+    )
+    return datasets, encoder
+
+
 def loader_options(hparams, split):
     """DataLoader options of a split from the usual hparams keys.
 
-    ``batch_size`` (``eval_batch_size`` for validation and test,
-    ``test_batch_size`` for test, when set), ``num_workers`` and, for
+    ``batch_size`` (``eval_batch_size`` for validation and test, then
+    ``test_batch_size`` for test, when not null), ``num_workers`` and, for
     ``train``, shuffling when ``sorting`` is ``random``.
 
     Arguments
@@ -200,21 +231,24 @@ def loader_options(hparams, split):
 
     Example
     -------
-    >>> loader_options({"batch_size": 4, "sorting": "random"}, "train")
+    >>> hparams = {"batch_size": 4, "eval_batch_size": None,
+    ...            "test_batch_size": None, "num_workers": 0,
+    ...            "sorting": "random"}
+    >>> loader_options(hparams, "train")
     {'batch_size': 4, 'num_workers': 0, 'shuffle': True}
-    >>> loader_options({"batch_size": 4, "eval_batch_size": 8}, "test")
+    >>> loader_options(dict(hparams, eval_batch_size=8), "test")
     {'batch_size': 8, 'num_workers': 0, 'shuffle': False}
-    >>> loader_options({"batch_size": 4, "test_batch_size": 1}, "test")
+    >>> loader_options(dict(hparams, test_batch_size=1), "test")
     {'batch_size': 1, 'num_workers': 0, 'shuffle': False}
     """
     batch_size = hparams["batch_size"]
     if split != "train":
-        batch_size = hparams.get("eval_batch_size") or batch_size
+        batch_size = hparams["eval_batch_size"] or batch_size
     if split == "test":
-        batch_size = hparams.get("test_batch_size") or batch_size
-    shuffle = split == "train" and hparams.get("sorting") == "random"
+        batch_size = hparams["test_batch_size"] or batch_size
+    shuffle = split == "train" and hparams["sorting"] == "random"
     return {
         "batch_size": batch_size,
-        "num_workers": hparams.get("num_workers", 0),
+        "num_workers": hparams["num_workers"],
         "shuffle": shuffle,
     }

@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 from speechbrain.lobes.features import Fbank
 
-from summary_ssl.lobes.frontends import masked_normalize
+from summary_ssl.nnet.padding import masked_normalize
 from summary_ssl.pretrained import FrozenSSLEncoder
 
 FEATURE_KINDS = ("ssl", "fbank")
@@ -159,6 +159,7 @@ class FrozenFeatures(nn.Module):
         self.random_init = bool(random_init)
         self.num_layers = self.encoder.num_layers
         self.out_dim = self.encoder.out_dim
+        self._frame_rate = None  # measured at its first use
 
     def forward(self, wavs, wav_lens):
         """Frozen features of a batch.
@@ -183,7 +184,7 @@ class FrozenFeatures(nn.Module):
     def frame_rate(self):
         """Frames per second of the features (measured once, on 10 s of
         silence)."""
-        if getattr(self, "_frame_rate", None) is None:
+        if self._frame_rate is None:
             seconds = 10
             param = next(iter(self.encoder.parameters()), None)
             device = param.device if param is not None else "cpu"

@@ -13,57 +13,7 @@ import torch.nn as nn
 from speechbrain.lobes.models.ECAPA_TDNN import Classifier
 from speechbrain.lobes.models.Xvector import Classifier as XvectorClassifier
 
-from summary_ssl.lobes.frontends import padding_mask
-
-
-def abs_lengths(lengths, max_len):
-    """Absolute frame counts from relative lengths.
-
-    Arguments
-    ---------
-    lengths : torch.Tensor
-        (B,) relative lengths in (0, 1].
-    max_len : int
-        Padded length.
-
-    Returns
-    -------
-    torch.Tensor
-        (B,) long, at least 1.
-
-    Example
-    -------
-    >>> abs_lengths(torch.tensor([1.0, 0.5, 0.01]), 10).tolist()
-    [10, 5, 1]
-    """
-    return torch.round(lengths * max_len).long().clamp(1, max_len)
-
-
-def masked_mean(x, lengths):
-    """Mean over each utterance's real frames.
-
-    Arguments
-    ---------
-    x : torch.Tensor
-        (B, T, D)
-    lengths : torch.Tensor
-        (B,) relative lengths.
-
-    Returns
-    -------
-    torch.Tensor
-        (B, D)
-
-    Example
-    -------
-    >>> x = torch.tensor([[[1.0], [3.0], [100.0]]])
-    >>> masked_mean(x, torch.tensor([2 / 3]))
-    tensor([[2.]])
-    """
-    frames = abs_lengths(lengths, x.shape[1])
-    valid = ~padding_mask(frames, x.shape[1])  # True = real frame
-    summed = (x * valid.unsqueeze(-1).to(x.dtype)).sum(dim=1)
-    return summed / frames.unsqueeze(-1).to(x.dtype)
+from summary_ssl.nnet.padding import abs_lengths, masked_mean, padding_mask
 
 
 def reverse_padded(x, frames):

@@ -31,9 +31,9 @@ import speechbrain as sb
 import torch
 import torch.nn.functional as F
 
+from summary_ssl.nnet.padding import masked_mean
 from summary_ssl.probes.data import csv_datasets
 from summary_ssl.probes.features import FrozenFeatures
-from summary_ssl.probes.heads import masked_mean
 
 logger = logging.getLogger(__name__)
 

@@ -1,18 +1,24 @@
-"""The two probe protocols: ``mp3s`` (the default) and ``fast``.
+"""The two probe protocols, ``mp3s`` (the default) and ``fast``, and the
+loading of a probe YAML.
 
 * ``mp3s``: the settings of SpeechBrain's MP3S benchmark
   (speechbrain/benchmarks, ``benchmarks/MP3S/*/hparams/ssl.yaml``). They
   are the values written in the recipes' YAML files, so a plain
   ``python train.py hparams/<probe>.yaml`` runs them, and the results can
-  sit next to the published ones (:mod:`summary_ssl.probes.published`).
+  sit next to the published ones (:data:`summary_ssl.probes.tasks.
+  PUBLISHED`).
 * ``fast``: cheaper settings for small machines (larger batches, greedy
   CTC decoding, cacheable speaker crops, smaller heads). The tasks, splits
   and labels stay MP3S's; the numbers are not comparable with published
-  ones. :data:`FAST` holds them, per recipe and probe.
+  ones. :data:`FAST` holds them, per recipe and probe (each task's
+  ``fast`` in :mod:`summary_ssl.probes.tasks`).
 
-Every ``train.py`` loads its YAML through :func:`load_hparams`: with
-``--protocol=fast`` it applies :data:`FAST` over the YAML, and the
-command-line overrides over both.
+Every ``train.py`` starts with :func:`start_experiment`, which loads its
+YAML through :func:`load_hparams`: with
+``--protocol=fast`` it applies :data:`FAST` over the YAML, the
+command-line overrides over both, then :data:`PROBE_DEFAULTS` for the
+keys the YAML leaves out. A misspelt key is refused with a suggestion
+(:mod:`summary_ssl.brains.hparams_keys`).
 
 :func:`deviations` lists what a run differs in from MP3S;
 ``run_benchmark.py`` prints it in ``results.md``.
@@ -27,138 +33,51 @@ import os
 import re
 
 import ruamel.yaml
+import speechbrain as sb
 from hyperpyyaml import load_hyperpyyaml
+
+from summary_ssl.brains.hparams_keys import (
+    override_errors,
+    top_level_keys,
+    unused_key_errors,
+)
+from summary_ssl.probes.tasks import ALL_TASKS, COMMON_DEVIATIONS, FAST
 
 PROTOCOLS = ("mp3s", "fast")
 
-#: Overrides of each recipe YAML under ``--protocol=fast``, by
-#: ``<dataset>/<task>`` folder (under recipes/MP3S) and YAML name.
-FAST = {
-    "LibriSpeech/ASR": {
-        "bilstm_ctc": {
-            "batch_size": 8,
-            "test_batch_size": 8,
-            "lr": 0.0005,
-            "dropout": 0.15,
-            "output_dropout": 0.15,
-            "test_decoder": "greedy",
-        },
-        "linear_ctc": {
-            "batch_size": 8,
-            "test_batch_size": 8,
-            "lr": 0.001,
-            "output_dropout": 0.1,
-            "test_decoder": "greedy",
-        },
-    },
-    "SLURP/IC": {
-        "linear": {
-            "batch_size": 16,
-            "test_batch_size": 16,
-            "lr": 0.01,
-            "number_of_epochs": 40,
-            # The probe must reach its single-layer reference where the
-            # layers differ in quality (issue 22; recipes/MP3S/README.md,
-            # "Reaching the reference"). Whitening with shrinkage 0.01
-            # blows the near-empty directions of each layer up to 10x and
-            # the unregularised head fits them: on few utterances a fixed
-            # layer ended 5-10 points below its logistic regression. 0.3
-            # keeps them at most 1.8x (a ridge of sorts). A zero head
-            # gives the layer weights no random push at the start, and at
-            # 3e-2 they settle before the head has fit the training set
-            # (at 2e-3 the best-validation epoch still mixed the good
-            # layer with the noise ones).
-            "whiten_shrinkage": 0.3,
-            "zero_init": True,
-            "lr_weights": 0.03,
-        },
-        "bilstm": {
-            "batch_size": 16,
-            "test_batch_size": 16,
-            "lr": 0.0005,
-            "hidden_size": 256,
-            "dropout": 0.1,
-        },
-    },
-    "IEMOCAP/ER": {
-        "linear": {
-            "batch_size": 8,
-            "test_batch_size": 8,
-            "lr": 0.001,
-        },
-        "ecapa": {
-            "batch_size": 8,
-            "test_batch_size": 8,
-            "lr": 0.001,
-            "hidden_size": 256,
-            "emb_dim": 128,
-        },
-    },
-    "VoxCeleb1/SV": {
-        "xvector": {
-            "batch_size": 32,
-            "hidden_size": 256,
-            "last_channels": 768,
-            "emb_dim": 256,
-            "classifier": "cosine",
-            "crop_waveform": False,
-            "train_segments": False,
-            "number_of_epochs": 30,
-        },
-        "ecapa": {
-            "batch_size": 32,
-            "hidden_size": 256,
-            "emb_dim": 192,
-            "crop_waveform": False,
-            "train_segments": False,
-            "number_of_epochs": 30,
-        },
-    },
+#: The one table of defaults of the probe recipes: the settings that a
+#: probe Brain reads but not every recipe YAML declares, with their value
+#: where a YAML leaves them out (:func:`load_hparams` adds them). Every
+#: other setting is read from the YAML, without a default.
+PROBE_DEFAULTS = {
+    # the layer weights' own scheduler (VoxCeleb: none, their learning
+    # rate stays) and the validation statistic its NewBob watches
+    "lr_annealing_weights": None,
+    "annealing_metric": "loss",
+    # random waveform crops before the encoder (VoxCeleb, under mp3s)
+    "crop_waveform": False,
+    # where the labels come from (IEMOCAP: its own preparation)
+    "data_source": None,
+    # test batches (VoxCeleb: its eval_batch_size)
+    "test_batch_size": None,
 }
 
-_COMMON_MP3S = [
-    "each layer is standardised per dimension (and, for the mean-pooling "
-    "linear probes, whitened) with training-set statistics before the "
-    "weighted sum (MP3S: raw layers; `--set standardize=null` for MP3S's "
-    "exact input)",
-    "the encoder is frozen, in eval mode and receives the real lengths "
-    "(MP3S: `WeightedSSLModel` ignores `wav_lens`)",
-]
-
-#: What differs from MP3S under --protocol mp3s, per task key of
-#: run_benchmark.py.
-MP3S_DEVIATIONS = {
-    "ASR": _COMMON_MP3S
-    + [
-        "padding-exact BiLSTM (MP3S's LSTM reads the padded frames)",
-        "characters from every split, no `<unk>`",
-    ],
-    "IC": _COMMON_MP3S,
-    "ER": _COMMON_MP3S,
-    "SV": _COMMON_MP3S
-    + [
-        "utterances shorter than 3 s are kept (one whole item; MP3S drops "
-        "them, and 3-s chunks whose mean amplitude is below 5e-4)",
-        "validation: `dev_ratio` of each training speaker's utterances "
-        "(MP3S: 10 % of all utterances at random)",
-    ],
-    "KWS": _COMMON_MP3S
-    + [
-        "not an MP3S task: real keyword recordings, with the settings of "
-        "the SLURP probes"
-    ],
-}
-
-#: What --protocol fast changes beyond its values (:data:`FAST`).
-FAST_NOTES = {
-    "ASR": ["greedy CTC decoding (MP3S: beam search, beam 143)"],
-    "SV": [
-        "the 3-s training crops are taken from the features of the whole "
-        "utterance, so they can be cached (MP3S: from the waveform, before "
-        "the encoder), one per utterance per epoch (MP3S: one per 3 s of "
-        "audio)"
-    ],
-}
+#: The settings that the probe code and the MP3S recipes read, beside
+#: :data:`PROBE_DEFAULTS`: an unused YAML key close to one is a typo.
+PROBE_KEYS = frozenset(
+    """
+    annealing_metric batch_size beam_search blank_index cache_features
+    checkpointer compute_cost crop_seconds data_folder dev_ratio dev_split
+    epoch_counter eval_batch_size feature_cache features label
+    label_encoder layer_reference lr_annealing microphones modules
+    n_classes num_workers number_of_epochs opt_class output_folder
+    p_target probe protocol random_init sample_rate save_folder seed
+    skip_prep sorting split split_ratio ssl_folder standardize_utterances
+    test_decoder test_session test_speaker test_splits tokenizer
+    train_folder train_logger train_segments train_splits valid_session
+    verification_file weights_opt_class
+    """.split()
+) | frozenset(PROBE_DEFAULTS)
 
 
 def deviations(protocol, task, hparams_file):
@@ -169,8 +88,8 @@ def deviations(protocol, task, hparams_file):
     protocol : str
         One of :data:`PROTOCOLS`.
     task : str
-        Task key of run_benchmark.py (``ASR``, ``IC``, ``ER``, ``SV``,
-        ``KWS``).
+        Task key of :mod:`summary_ssl.probes.tasks` (``ASR``, ``IC``,
+        ``ER``, ``SV``, ``KWS``).
     hparams_file : str
         The recipe YAML of the run.
 
@@ -185,9 +104,9 @@ def deviations(protocol, task, hparams_file):
     '`--protocol fast` sets batch_size=16, test_batch_size=16, lr=0.01, \
 number_of_epochs=40, whiten_shrinkage=0.3, zero_init=True, lr_weights=0.03'
     """
-    items = list(MP3S_DEVIATIONS.get(task, []))
+    items = list(COMMON_DEVIATIONS) + list(ALL_TASKS[task].deviations)
     if protocol == "fast":
-        items += FAST_NOTES.get(task, [])
+        items += ALL_TASKS[task].fast_notes
         values = protocol_overrides(hparams_file, protocol)
         if values:
             items.append(
@@ -243,19 +162,13 @@ def protocol_overrides(hparams_file, protocol):
     return dict(FAST.get(recipe, {}).get(probe, {}))
 
 
-def _yaml_protocol(hparams_file):
-    """The ``protocol`` written in a YAML file (``mp3s`` if none)."""
-    with open(hparams_file, encoding="utf-8") as f:
-        match = re.search(r"^protocol:\s*(\w+)", f.read(), re.MULTILINE)
-    return match.group(1) if match else "mp3s"
-
-
 def load_hparams(hparams_file, overrides=None):
     """Loads a probe YAML under its protocol.
 
     The protocol is ``protocol`` from ``overrides``, or else the YAML's.
     Its settings (:func:`protocol_overrides`) are applied over the YAML,
-    and ``overrides`` over both.
+    ``overrides`` over both, then :data:`PROBE_DEFAULTS` for the keys the
+    YAML leaves out.
 
     Arguments
     ---------
@@ -272,6 +185,12 @@ def load_hparams(hparams_file, overrides=None):
     overrides : str
         Every override applied, as YAML (for
         ``speechbrain.create_experiment_directory``).
+
+    Raises
+    ------
+    ValueError
+        An override of a key the YAML does not declare, or an unused key
+        close to a known setting (a typo), with the likely name.
     """
     yaml = ruamel.yaml.YAML()
     if isinstance(overrides, str):
@@ -280,7 +199,11 @@ def load_hparams(hparams_file, overrides=None):
         merged = dict(overrides or {})
     if merged is None:
         merged = {}
-    protocol = str(merged.get("protocol") or _yaml_protocol(hparams_file))
+    with open(hparams_file, encoding="utf-8") as fin:
+        yaml_text = fin.read()
+    written = re.search(r"^protocol:\s*(\w+)", yaml_text, re.MULTILINE)
+    protocol = merged.get("protocol") or (written and written.group(1))
+    protocol = str(protocol or "mp3s")
     for key, value in protocol_overrides(hparams_file, protocol).items():
         if key not in merged:
             merged[key] = value
@@ -288,6 +211,31 @@ def load_hparams(hparams_file, overrides=None):
     stream = io.StringIO()
     yaml.dump(merged, stream)
     text = stream.getvalue()
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, text)
+    name = os.path.basename(hparams_file)
+    errors = override_errors(top_level_keys(yaml_text), merged, name)
+    if not errors:
+        hparams = load_hyperpyyaml(yaml_text, text)
+        errors = unused_key_errors(hparams, f"{yaml_text}\n{text}", PROBE_KEYS)
+    if errors:
+        raise ValueError(
+            f"Unknown settings in {hparams_file} or its overrides (a typo?)"
+            ":\n  - " + "\n  - ".join(errors)
+        )
+    for key, value in PROBE_DEFAULTS.items():
+        hparams.setdefault(key, value)
     return hparams, text
+
+
+def start_experiment(argv):
+    """What every probe ``train.py`` starts with: parses its command line
+    ``argv`` (the YAML, then the overrides), loads the YAML
+    (:func:`load_hparams`) and makes the output folder; returns the
+    hyperparameters and SpeechBrain's run options."""
+    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    hparams, overrides = load_hparams(hparams_file, overrides)
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+    return hparams, run_opts

@@ -1,4 +1,6 @@
-"""The benchmark's outputs: a markdown results table and a layer-weight
+"""The benchmark's report: ``results.md`` (the results table, the
+protocol and every deviation from MP3S, the single-layer reference, the
+published numbers and the verdict), ``results.json`` and a layer-weight
 heatmap (as in the SummaryMixing SSL paper's figure).
 
 Authors
@@ -6,62 +8,18 @@ Authors
 * summary_ssl contributors 2026
 """
 
-import math
-from dataclasses import dataclass
+import json
+import os
+import pathlib
 
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """How one task's results are shown.
-
-    Arguments
-    ---------
-    name : str
-        Column title, e.g. ``LibriSpeech ASR``.
-    metrics : tuple of (str, str)
-        (metric key in ``metrics.json``, unit) pairs; the first is the
-        main one. The unit may be empty.
-    lower_is_better : bool
-        Direction of the main metric.
-    """
-
-    name: str
-    metrics: tuple
-    lower_is_better: bool = False
-
-    def header(self):
-        """Column header, e.g. ``LibriSpeech ASR: WER (%) / CER (%) ↓``.
-
-        Example
-        -------
-        >>> TaskSpec("SV", (("EER", "%"), ("minDCF", ""))).header()
-        'SV: EER (%) / minDCF ↑'
-        """
-        names = [f"{m} ({u})" if u else m for m, u in self.metrics]
-        arrow = "↓" if self.lower_is_better else "↑"
-        return f"{self.name}: {' / '.join(names)} {arrow}"
-
-    def cell(self, metrics):
-        """Formats a run's metrics (None: the run failed or was skipped).
-
-        Example
-        -------
-        >>> spec = TaskSpec("ASR", (("WER", "%"), ("CER", "%")), True)
-        >>> spec.cell({"WER": 12.345, "CER": 4.0}), spec.cell(None)
-        ('12.35 / 4.00', '—')
-        """
-        if metrics is None:
-            return "—"
-        values = []
-        for key, unit in self.metrics:
-            value = metrics.get(key)
-            if value is None or not math.isfinite(value):
-                values.append("n/a")
-            elif unit == "%":
-                values.append(f"{value:.2f}")
-            else:
-                values.append(f"{value:.4f}")
-        return " / ".join(values)
+from summary_ssl.probes.protocols import deviations
+from summary_ssl.probes.runs import FEATURES
+from summary_ssl.probes.tasks import PUBLISHED, SOURCES, TaskSpec
+from summary_ssl.probes.verdict import (
+    reference_table,
+    verdict_lines,
+    verdicts,
+)
 
 
 def results_table(tasks, rows, results):
@@ -169,3 +127,220 @@ def plot_layer_weights(weights, path, title=None):
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def published_block(protocol, tasks=None, probes=None):
+    """The "published" section of ``results.md``.
+
+    Arguments
+    ---------
+    protocol : str
+        The run's protocol (the rows are comparable only under ``mp3s``).
+    tasks : sequence of str, optional
+        Only these tasks (default: all).
+    probes : dict, optional
+        Task -> the run's probe, to mark the rows of the same probe.
+
+    Returns
+    -------
+    str
+        Markdown.
+
+    Example
+    -------
+    >>> text = published_block("fast", tasks=["IC"])
+    >>> "80.5" in text and "none of these rows" in text
+    True
+    >>> "No published MP3S number" in published_block("fast", tasks=["KWS"])
+    True
+    """
+    tasks = list(tasks) if tasks is not None else None
+    rows = [p for p in PUBLISHED if tasks is None or p.task in tasks]
+    title = "## Published numbers (comparable only under `--protocol mp3s`)"
+    if not rows:
+        return (
+            f"{title}\n\nNo published MP3S number exists for the tasks of "
+            "this run. The published ones (MP3S README, SummaryMixing SSL "
+            "paper) are for LibriSpeech ASR, SLURP scenarios, IEMOCAP and "
+            "VoxCeleb1.\n"
+        )
+    if protocol == "mp3s":
+        note = (
+            "This run used `--protocol mp3s`: a row is comparable with the "
+            "`ssl` row of the same task when the probe matches (column "
+            "*this run's probe*) and the run made no other deviation (see "
+            "the notes above)."
+        )
+    else:
+        note = (
+            f"This run used `--protocol {protocol}`: none of these rows is "
+            "comparable with it. Each is comparable only with a "
+            "`--protocol mp3s` run of the same task and probe."
+        )
+    lines = [
+        title,
+        "",
+        note,
+        "",
+        "| source | encoder | task | head (our probe) | metric | value |"
+        " this run's probe |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p in rows:
+        ours = p.probe or "none here"
+        same = ""
+        if probes and p.probe and probes.get(p.task) == p.probe:
+            same = "yes" if protocol == "mp3s" else "yes (but not mp3s)"
+        lines.append(
+            f"| {p.source} | {p.encoder} | {p.task} | {p.head} ({ours}) | "
+            f"{p.metric} | {p.value} | {same} |"
+        )
+    sources = sorted({p.source for p in rows})
+    lines += [""] + [f"- {name}: {SOURCES[name]}." for name in sources]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _fold_values(results, tasks, key):
+    """The values (sorted, None left out) of ``key`` in the folds of
+    ``tasks``' runs."""
+    return sorted(
+        {
+            fold.get(key)
+            for by_task in results.values()
+            for task in tasks
+            for fold in ((by_task.get(task) or {}).get("folds") or [])
+        }
+        - {None}
+    )
+
+
+def notes(args, results, recipes):
+    """The notes of results.md: protocol, data, and every deviation, from
+    the runner's options ``args`` (with ``notes`` from
+    :func:`~summary_ssl.probes.runs.plan_runs` and ``time_line``), the
+    ``results`` of :func:`~summary_ssl.probes.verdict.collect` and the
+    runs' YAML files under ``recipes``."""
+    lines = [
+        f"- Protocol: `{args.protocol}`"
+        + (
+            " (MP3S's settings, up to the deviations below)"
+            if args.protocol == "mp3s"
+            else " (cheaper settings: not comparable with published numbers)"
+        ),
+        f"- Encoder: `{args.ssl_folder}`",
+        "- Data: "
+        + (
+            f"real speech in `{args.real_speech}`"
+            if args.real_speech
+            else f"`{args.data_root}`"
+        ),
+    ]
+    folds = _fold_values(results, ("ER",), "test_speaker")
+    if "ER" in args.tasks:
+        lines.append(
+            "- IEMOCAP ER: leave-one-speaker-out, "
+            + (
+                f"mean over test speakers {', '.join(map(str, folds))}"
+                if len(folds) > 1
+                else f"test speaker {folds[0]} (MP3S's default fold)"
+                if folds
+                else "not run"
+            )
+        )
+    labels = _fold_values(results, ("IC", "KWS"), "label")
+    if labels:
+        lines.append("- Classification labels: " + ", ".join(labels))
+    if any(t in args.tasks for t in ("SV",)):
+        lines.append("- minDCF: normalised (NIST), p_target = 0.01.")
+    lines.append(
+        "- Rows: `ssl` = the frozen encoder, `random_init` = the same "
+        "architecture with random frozen weights, `fbank` = 80 normalised "
+        "filterbanks. — = the run failed (see its runner.log)."
+    )
+    if args.time_line:
+        lines.append(args.time_line)
+    lines += ["", "### Deviations from MP3S", ""]
+    for key in args.tasks:
+        task = args.task_defs[key]
+        yaml_path = os.path.join(
+            recipes, task.recipe, "hparams", f"{args.probe_of[key]}.yaml"
+        )
+        for item in deviations(args.protocol, key, yaml_path):
+            lines.append(f"- {key}: {item}")
+    if args.epochs is not None:
+        lines.append(
+            f"- all tasks: `number_of_epochs` {args.epochs} (--epochs)"
+        )
+    for item in args.overrides:
+        lines.append(f"- `--set {item}`")
+    for note in args.notes:
+        lines.append(f"- {note}")
+    return lines
+
+
+def write_report(args, results, command, recipes):
+    """Writes results.md, results.json and layer_weights.png; returns the
+    text of results.md (the arguments are :func:`notes`', and the
+    runner's command line)."""
+    os.makedirs(args.output_folder, exist_ok=True)
+    tasks = []
+    for key in args.tasks:
+        spec = args.task_defs[key].spec
+        name = f"{spec.name} ({args.probe_of[key]})"
+        tasks.append((key, TaskSpec(name, spec.metrics, spec.lower_is_better)))
+    rows = [f for f in FEATURES if f in results]
+    table = results_table(
+        tasks,
+        rows,
+        {
+            feature: {
+                task: (r or {}).get("metrics") for task, r in by_task.items()
+            }
+            for feature, by_task in results.items()
+        },
+    )
+    reference = reference_table(tasks, results)
+    if reference and args.protocol == "mp3s":
+        reference.append(
+            "\nUnder `--protocol mp3s` the probes keep MP3S's settings: a "
+            "gap to the reference is shown, not corrected."
+        )
+    judged = verdicts(tasks, results)
+    text = (
+        "# MP3S benchmark\n\n"
+        + table
+        + "\n\n"
+        + "\n".join(notes(args, results, recipes))
+        + "\n\nLearned layer weights of the `ssl` probes: "
+        "[layer_weights.png](layer_weights.png)\n\n"
+        + "".join(line + "\n" for line in reference)
+        + ("\n" if reference else "")
+        + "Command:\n\n```\n"
+        + command
+        + "\n```\n\n"
+        + published_block(
+            args.protocol,
+            tasks=[] if args.real_speech else args.tasks,
+            probes=args.probe_of,
+        )
+        + "\n"
+        + "\n".join(verdict_lines(judged))
+        + "\n"
+    )
+    folder = pathlib.Path(args.output_folder)
+    (folder / "results.md").write_text(text, encoding="utf-8")
+    summary = dict(command=command, protocol=args.protocol, results=results)
+    summary = json.dumps(dict(summary, verdict=judged), indent=2)
+    (folder / "results.json").write_text(summary, encoding="utf-8")
+    weights = {
+        args.task_defs[task].spec.name: r["layer_weights"]
+        for task, r in results.get("ssl", {}).items()
+        if r is not None
+    }
+    if weights:
+        plot_layer_weights(
+            weights,
+            os.path.join(args.output_folder, "layer_weights.png"),
+            title="Learned layer weights (ssl probes)",
+        )
+    return text

@@ -24,7 +24,7 @@ Authors
 import torch
 import torch.distributed as dist
 
-from summary_ssl.probes.heads import abs_lengths
+from summary_ssl.nnet.padding import abs_lengths
 
 
 class LayerStatistics:

@@ -6,7 +6,10 @@ the training speakers with an additive angular margin loss; verification
 scores the trials by the cosine similarity of the two utterances'
 embeddings, and reports EER and minDCF.
 
-Expected, beyond :class:`~summary_ssl.probes.brain.ProbeBrain`'s:
+Training and validation are :class:`~summary_ssl.probes.classification.
+ClassifierProbeBrain`'s (speaker accuracy on held-out utterances of the
+training speakers, checkpoints on its error rate). Expected, beyond
+:class:`~summary_ssl.probes.brain.ProbeBrain`'s:
 ``hparams.compute_cost`` (called as ``cost(scores (B, 1, C), targets (B,
 1))``, e.g. ``LogSoftmaxWrapper(AdditiveAngularMargin(...))``),
 ``hparams.crop_seconds`` (optional random crop of the training
@@ -30,8 +33,9 @@ import torch.nn.functional as F
 from speechbrain.utils.metric_stats import EER, minDCF
 from tqdm import tqdm
 
-from summary_ssl.probes.brain import ProbeBrain, accuracy
-from summary_ssl.probes.heads import abs_lengths
+from summary_ssl.nnet.padding import abs_lengths
+from summary_ssl.probes.brain import unwrap
+from summary_ssl.probes.classification import ClassifierProbeBrain
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +178,7 @@ def normalized_min_dcf(positive, negative, p_target=0.01):
     return float(min_dcf) / min(p_target, 1.0 - p_target)
 
 
-class SpeakerProbeBrain(ProbeBrain):
+class SpeakerProbeBrain(ClassifierProbeBrain):
     """Speaker classification training, cosine-scored verification."""
 
     def compute_forward(self, batch, stage):
@@ -184,8 +188,8 @@ class SpeakerProbeBrain(ProbeBrain):
         so the layer sum and its backward pass see the crop only."""
         batch = batch.to(self.device)
         hidden, lens = self.frozen_features(batch, stage)
-        crop = getattr(self.hparams, "crop_seconds", None)
-        if getattr(self.hparams, "crop_waveform", False):
+        crop = self.hparams.crop_seconds
+        if self.hparams.crop_waveform:
             crop = None  # done by the data pipeline
         if stage == sb.Stage.TRAIN and crop:
             frame_rate = self.modules.extractor.frame_rate
@@ -203,22 +207,6 @@ class SpeakerProbeBrain(ProbeBrain):
             self.predictions.append(scores.argmax(dim=-1).cpu())
             self.targets.append(targets.reshape(-1).cpu())
         return loss
-
-    def on_stage_start(self, stage, epoch=None):
-        """Resets the predictions."""
-        self.predictions, self.targets = [], []
-
-    def on_stage_end(self, stage, stage_loss, epoch=None):
-        """Logs speaker accuracy on held-out utterances of the training
-        speakers; anneals and checkpoints on its error rate."""
-        stats = {"loss": stage_loss}
-        if stage == sb.Stage.TRAIN:
-            self.train_stats = stats
-            return
-        acc = accuracy(torch.cat(self.predictions), torch.cat(self.targets))
-        stats.update({"accuracy": acc, "error_rate": 100.0 - acc})
-        if stage == sb.Stage.VALID:
-            self.end_of_validation(epoch, self.train_stats, stats, "error_rate")
 
     @torch.no_grad()
     def embed(self, dataset, loader_kwargs=None):
@@ -240,7 +228,7 @@ class SpeakerProbeBrain(ProbeBrain):
             dataset, sb.Stage.TEST, **(loader_kwargs or {})
         )
         self.modules.eval()
-        probe = getattr(self.modules.probe, "module", self.modules.probe)
+        probe = unwrap(self.modules.probe)
         embeddings = {}
         for batch in tqdm(loader, desc="embeddings", dynamic_ncols=True):
             batch = batch.to(self.device)
@@ -276,7 +264,7 @@ class SpeakerProbeBrain(ProbeBrain):
                 "the trials need target and non-target pairs, got "
                 f"{len(positive)} and {len(negative)}"
             )
-        p_target = getattr(self.hparams, "p_target", 0.01)
+        p_target = self.hparams.p_target
         eer, _ = EER(positive, negative)
         metrics = {
             "EER": 100.0 * float(eer),

@@ -113,7 +113,7 @@ def to_hyperpyyaml(**modules):
     Example
     -------
     >>> from hyperpyyaml import load_hyperpyyaml
-    >>> from summary_ssl.lobes.conformer import ConformerEncoder
+    >>> from summary_ssl.lobes.encoders.conformer import ConformerEncoder
     >>> enc = ConformerEncoder(1, 8, 16, 2, kernel_size=3,
     ...                        attention_type="SummaryMixing")
     >>> rebuilt = load_hyperpyyaml(to_hyperpyyaml(encoder=enc))["encoder"]

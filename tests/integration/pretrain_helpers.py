@@ -4,7 +4,7 @@ import importlib.util
 import json
 import tempfile
 
-from summary_ssl.toy import (
+from tools.toy import (
     PRETRAIN_RECIPE,
     PRETRAIN_TOY_OVERRIDES,
     S3L_RECIPE,

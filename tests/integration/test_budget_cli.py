@@ -10,8 +10,8 @@ import pytest
 from summary_ssl.budget.__main__ import main
 from summary_ssl.budget.hardware import DEFAULT_MFU
 from summary_ssl.budget.recipe import Recipe
-from summary_ssl.toy import PRETRAIN_RECIPE
 from tests.unittests.test_budget_planner import _write_runs
+from tools.toy import PRETRAIN_RECIPE
 
 HPARAMS = PRETRAIN_RECIPE / "hparams"
 YAMLS = ("summarymixing_w2v2", "flash_conformer_w2v2", "mhsa_conformer_w2v2")

@@ -10,16 +10,16 @@ import torch
 
 from summary_ssl.brains.distillation import DistillationBrain
 from summary_ssl.brains.recipe import run_pretraining
-from summary_ssl.lobes.conformer import ConformerEncoder
+from summary_ssl.lobes.encoders.conformer import ConformerEncoder
+from summary_ssl.lobes.encoders.wav2vec2 import Wav2Vec2Encoder
 from summary_ssl.lobes.frontends import FbankCNNFrontEnd
-from summary_ssl.lobes.wav2vec2 import Wav2Vec2Encoder
 from summary_ssl.pretrained import (
     WEIGHTS,
     FrozenSSLEncoder,
     build_encoder,
     export_encoder,
 )
-from summary_ssl.toy import (
+from tools.toy import (
     PRETRAIN_TOY_OVERRIDES,
     REPO,
     TOY_DATA_KEYS,

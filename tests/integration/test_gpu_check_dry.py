@@ -1,7 +1,8 @@
 """benchmarks/gpu_check.sh, the whole GPU visit, dry-run on the CPU at
 toy sizes: every stage runs, through the same code, and writes the same
 8 files that a GPU run brings back (it asserts nothing about speed).
-This is the full dry run (about 1.5 minutes on 2 cores)."""
+This is the full dry run (about 2.5 minutes on 2 cores); the learning
+stage runs where the shared real recordings are."""
 
 import json
 import os
@@ -9,9 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import real_speech_dir
+
 REPO = Path(__file__).resolve().parents[2]
 FILES = {
-    "env.txt",
+    "learning.json",
     "log.txt",
     "step.json",
     "step.md",
@@ -39,7 +42,8 @@ def test_gpu_check_dry_run(tmp_path):
         timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert {p.name for p in tmp_path.iterdir()} == FILES
+    expected = FILES if real_speech_dir() else FILES - {"learning.json"}
+    assert {p.name for p in tmp_path.iterdir()} == expected
 
     step = json.loads((tmp_path / "step.json").read_text())["results"]
     assert [(c["model"], c["mode"], c["status"]) for c in step] == [
@@ -65,6 +69,20 @@ def test_gpu_check_dry_run(tmp_path):
     assert "DRY RUN ON THE CPU" in summary
     for stage in ("step: rc=0", "encoder: rc=0", "gpu tests: rc="):
         assert stage in summary, summary
+    if real_speech_dir():  # the learning stage (tools/learning_stage.py)
+        assert "learning: rc=0" in summary, summary
+        data = json.loads((tmp_path / "learning.json").read_text())
+        assert data["status"] == "done"
+        trained = [r for r in data["curve"] if "loss" in r]
+        assert data["curve"][0]["step"] == 0 and len(trained) >= 2
+        for row in trained:
+            assert 0 <= row["accuracy"] <= 1 and row["code_perplexity"] > 0
+            assert len(row["codes_in_use"]) == 2
+        assert [p["features"] for p in data["probe"]] == [
+            "pretrained",
+            "random-init",
+            "fbank",
+        ]
     assert "Projected pretraining cost" in summary
     # the tables come last, the summary at the very end
     assert done.stdout.rstrip().splitlines()[-1].startswith("gpu_check: ")

@@ -10,8 +10,8 @@ import soundfile as sf
 from summary_ssl.dataio.audio_checks import load_audio
 from summary_ssl.dataio.librilight import cut_by_vad
 from summary_ssl.dataio.prepare_utils import read_csv
-from summary_ssl.toy import PRETRAIN_RECIPE, TOY_CORPUS
 from tests.integration.pretrain_helpers import run_pretraining
+from tools.toy import PRETRAIN_RECIPE, TOY_CORPUS
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 LIBRILIGHT_RECIPE = (

@@ -11,15 +11,11 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from summary_ssl.dataio.prepare_utils import read_csv
 from summary_ssl.dataio.slurp import prepare_slurp
-from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR
-from summary_ssl.lobes.conformer import ConformerEncoder
-from summary_ssl.lobes.frontends import FbankCNNFrontEnd
-from summary_ssl.lobes.wav2vec2 import Wav2Vec2Encoder
-from summary_ssl.pretrained import export_encoder
+from tests.probe_helpers import tiny_encoder
+from tools.toy.corpus import TOY_CORPUS_DIR
 
 RUNNER = os.path.join(
     os.path.dirname(__file__),
@@ -35,15 +31,7 @@ TINY = ["hidden_size=32", "emb_dim=16", "batch_size=8", "num_workers=0"]
 @pytest.fixture
 def ssl_folder(tmp_path):
     """A tiny exported encoder (2 SummaryMixing Conformer layers)."""
-    torch.manual_seed(0)
-    model = Wav2Vec2Encoder(
-        FbankCNNFrontEnd(n_mels=40, channels=[8, 4]),
-        ConformerEncoder(
-            2, 32, 64, 4, kernel_size=3, attention_type="SummaryMixing"
-        ),
-        d_model=32,
-    )
-    return str(export_encoder(model, tmp_path / "encoder"))
+    return tiny_encoder(tmp_path / "encoder")
 
 
 def table_rows(text):

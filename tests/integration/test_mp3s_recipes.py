@@ -15,11 +15,8 @@ import sys
 import pytest
 import torch
 
-from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR
-from summary_ssl.lobes.conformer import ConformerEncoder
-from summary_ssl.lobes.frontends import FbankCNNFrontEnd
-from summary_ssl.lobes.wav2vec2 import Wav2Vec2Encoder
-from summary_ssl.pretrained import export_encoder
+from tests.probe_helpers import tiny_encoder
+from tools.toy.corpus import TOY_CORPUS_DIR
 
 MP3S = os.path.join(os.path.dirname(__file__), "..", "..", "recipes", "MP3S")
 TINY = ["--num_workers=0", "--batch_size=8"]
@@ -61,15 +58,7 @@ def data_folder(data, librispeech):
 @pytest.fixture(scope="module")
 def ssl_folder(tmp_path_factory):
     """A tiny exported encoder (2 SummaryMixing Conformer layers)."""
-    torch.manual_seed(0)
-    model = Wav2Vec2Encoder(
-        FbankCNNFrontEnd(n_mels=40, channels=[8, 4]),
-        ConformerEncoder(
-            2, 32, 64, 4, kernel_size=3, attention_type="SummaryMixing"
-        ),
-        d_model=32,
-    )
-    return str(export_encoder(model, tmp_path_factory.mktemp("encoder")))
+    return tiny_encoder(tmp_path_factory.mktemp("encoder"))
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from summary_ssl.brains.wav2vec2 import W2V2Brain
-from summary_ssl.dataio.audio_faults import write_tone
 from summary_ssl.export import export_run
 from summary_ssl.pretrained import FrozenSSLEncoder
+from tests.audio_faults import write_tone
 from tests.integration.pretrain_helpers import read_steps, run_pretraining
 
 
@@ -239,7 +239,7 @@ def test_audio_that_goes_bad_after_preparation_is_skipped(tmp_path):
     with a warning; the run finishes."""
     import shutil
 
-    from summary_ssl.toy import PRETRAIN_TOY_OVERRIDES
+    from tools.toy import PRETRAIN_TOY_OVERRIDES
 
     corpus = tmp_path / "LibriSpeech"
     shutil.copytree(PRETRAIN_TOY_OVERRIDES["data_folder"], corpus)

@@ -9,8 +9,8 @@ from summary_ssl.brains.wav2vec2 import W2V2Brain
 from summary_ssl.dataio.librispeech import prepare_librispeech
 from summary_ssl.dataio.prepare_utils import read_csv, write_csv
 from summary_ssl.dataio.shards import write_shards
-from summary_ssl.toy import TOY_CORPUS
 from tests.integration.pretrain_helpers import run_pretraining, run_s3l
+from tools.toy import TOY_CORPUS
 
 DEV = str(TOY_CORPUS / "LibriSpeech" / "dev-clean")
 

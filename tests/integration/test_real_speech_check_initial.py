@@ -4,9 +4,9 @@ pretraining starts from (``tools/real_speech_check.py``)."""
 import torch
 
 from summary_ssl.pretrained import build_encoder
-from summary_ssl.toy import PRETRAIN_TOY_OVERRIDES, to_argv
 from tests.conftest import load_tool
 from tests.integration.pretrain_helpers import run_pretraining
+from tools.toy import PRETRAIN_TOY_OVERRIDES, to_argv
 
 
 def test_initial_export_equals_the_weights_pretraining_starts_from(tmp_path):

@@ -16,7 +16,10 @@ import pytest
 import torch
 from torch._dynamo.utils import counters
 
-from summary_ssl.lobes.span_masking import compute_span_mask, span_bounds
+from summary_ssl.lobes.augment.span_masking import (
+    compute_span_mask,
+    span_bounds,
+)
 from summary_ssl.utils.host_sync import HostSyncRecorder
 from tests.conftest import requires_cuda
 from tests.integration.pretrain_helpers import fit, toy_batch, toy_brain

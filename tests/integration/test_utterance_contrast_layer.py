@@ -5,8 +5,8 @@ import pytest
 import speechbrain as sb
 import torch
 
-from summary_ssl.lobes.span_masking import span_bounds
-from summary_ssl.lobes.utterance_contrast import UtteranceContrast
+from summary_ssl.lobes.augment.span_masking import span_bounds
+from summary_ssl.lobes.objectives.utterance_contrast import UtteranceContrast
 from tests.integration.pretrain_helpers import toy_batch, toy_brain
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from summary_ssl.budget.__main__ import main
-from summary_ssl.toy import PRETRAIN_RECIPE
+from tools.toy import PRETRAIN_RECIPE
 
 REPO = Path(__file__).resolve().parents[2]
 YAML = PRETRAIN_RECIPE / "hparams" / "summarymixing_w2v2.yaml"
@@ -39,10 +39,14 @@ import summary_ssl, summary_ssl.lobes, summary_ssl.nnet
 import summary_ssl.budget.__main__
 names = []
 for package in (summary_ssl.lobes, summary_ssl.nnet):
-    for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+    prefix = package.__name__ + "."
+    for info in pkgutil.walk_packages(package.__path__, prefix):
         module = importlib.import_module(info.name)
         assert scratch in Path(module.__file__).resolve().parents, module
         names.append(info.name)
+for old, new in summary_ssl.lobes.MOVED.items():  # the YAML paths of old
+    old = importlib.import_module("summary_ssl.lobes." + old)
+    assert old is importlib.import_module("summary_ssl.lobes." + new)
 print(summary_ssl.__file__)
 print(" ".join(names))
 """
@@ -121,5 +125,5 @@ def test_wheel_imports_every_lobe(installed, tmp_path):
     out = _run(["-c", IMPORTS, str(installed)], installed, tmp_path).stdout
     where, names = out.strip().splitlines()[-2:]
     assert installed.resolve() in Path(where).resolve().parents
-    assert "summary_ssl.lobes.wav2vec2" in names.split()
+    assert "summary_ssl.lobes.encoders.wav2vec2" in names.split()
     assert "summary_ssl.nnet.summary_mixing" in names.split()

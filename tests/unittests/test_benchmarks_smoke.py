@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+
+from summary_ssl.budget.flops import flop_counter
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "encoder_bench.py"
 TINY = [
@@ -104,25 +105,24 @@ def test_lengths_and_inputs(bench):
 
 @pytest.mark.parametrize(
     "name",
-    ["sb-regularMHA", "SummaryMixing", "SummaryMixing-lite",
-     "SummaryMixing-fast"],
+    ["sb-regularMHA", "sb-RelPosMHAXL", "SummaryMixing",
+     "SummaryMixing-lite", "SummaryMixing-fast"],
 )  # fmt: skip
-def test_flop_formula_matches_torch_counter(bench, name):
-    """The analytic forward FLOPs equal torch's FLOP counter on an
-    unpadded batch (SDPA-based mixers are left out: the counter does not
-    see CPU SDPA kernels)."""
+def test_step_flops_match_torch_counter(bench, name):
+    """The planner's FLOP model, as the benchmark applies it, equals
+    torch's count of a forward + backward step on an unpadded batch, and
+    counts each utterance at its own length (SDPA-based mixers are left
+    out: the counter does not see CPU SDPA kernels)."""
     args = bench.parse_args(TINY)
     model = bench.build_encoder(name, args)
     B, T = 3, 20
-    with FlopCounterMode(display=False) as counter:
-        model(torch.randn(B, T, args.d_model), None)
-    expected = bench.encoder_flops(
-        bench.ENCODERS[name][1],
-        args.layers,
-        args.d_model,
-        args.d_ffn,
-        args.nhead,
-        args.kernel,
-        [T] * B,
-    )
-    assert counter.get_total_flops() == expected
+    with flop_counter() as counter:
+        out = model(torch.randn(B, T, args.d_model, requires_grad=True), None)
+        out.sum().backward()
+    useful, executed = bench.step_flops(name, [T] * B, args)
+    assert executed == counter.get_total_flops()
+    alone = bench.step_flops(name, [T], args)[0]
+    if name != "sb-RelPosMHAXL":  # it projects the positions once a batch
+        assert useful == B * alone
+    useful, _ = bench.step_flops(name, [T, T - 5], args)
+    assert useful == alone + bench.step_flops(name, [T - 5], args)[0]

@@ -8,7 +8,7 @@ shapes each module sees) must agree within 2 %.
 Where torch miscounts: its formula for ``aten.convolution_backward``
 counts the weight gradient of a grouped (here depthwise) convolution as if
 the convolution were dense. The counter used here is
-``summary_ssl.utils.torch_flops.flop_counter``, torch's with that formula
+``summary_ssl.budget.flops.flop_counter``, torch's with that formula
 corrected (the benchmarks use the same one); a test below shows the
 miscount. SDPA runs with the recipes' attention dropout (0.1), which on
 the CPU takes the math kernel, whose matrix products torch counts (it has
@@ -20,12 +20,11 @@ import torch
 from hyperpyyaml import load_hyperpyyaml
 from torch.utils.flop_counter import FlopCounterMode
 
-from summary_ssl.budget.flops import FlopHooks, objective_flops
-from summary_ssl.lobes.conformer import ConvolutionModule
-from summary_ssl.lobes.mixers import ATTENTION_TYPES
-from summary_ssl.lobes.span_masking import compute_span_mask
-from summary_ssl.toy import PRETRAIN_RECIPE
-from summary_ssl.utils.torch_flops import flop_counter
+from summary_ssl.budget.flops import FlopHooks, flop_counter, objective_flops
+from summary_ssl.lobes.augment.span_masking import compute_span_mask
+from summary_ssl.lobes.encoders.conformer import ConvolutionModule
+from summary_ssl.lobes.encoders.mixers import ATTENTION_TYPES
+from tools.toy import PRETRAIN_RECIPE
 
 HPARAMS = PRETRAIN_RECIPE / "hparams"
 MIXER_OPTIONS = {"FlashMHA": {"rotary": True}}

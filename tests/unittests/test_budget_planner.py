@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from summary_ssl.budget.hardware import DEFAULT_MFU, GPUS
+from summary_ssl.budget.measurements import load_measurements
 from summary_ssl.budget.planner import (
     EQUAL_FLOPS_TOLERANCE,
     REFERENCE_RECIPES,
@@ -19,15 +20,13 @@ from summary_ssl.budget.planner import (
 from summary_ssl.budget.recipe import Recipe, audio_seconds_per_step
 from summary_ssl.budget.throughput import (
     MEASURED_THROUGHPUT,
-    benchmark_sources,
     default_sources,
-    load_measurements,
     measured_mfu,
-    measured_throughput_table,
     planner_flops,
     select_throughput,
 )
-from summary_ssl.toy import PRETRAIN_RECIPE
+from tools import update_measured_throughput as tool
+from tools.toy import PRETRAIN_RECIPE
 
 BASE = PRETRAIN_RECIPE / "hparams" / "summarymixing_w2v2.yaml"
 REPO = Path(__file__).resolve().parents[2]
@@ -274,19 +273,13 @@ def test_shipped_measurements_are_those_of_the_benchmarks():
     it, or a change to the planner's FLOP count, fails here); each cell
     is the one read from the benchmark's own output, once even where
     RESULTS.md has the same run's table."""
-    spec = importlib.util.spec_from_file_location(
-        "update_measured_throughput",
-        REPO / "tools" / "update_measured_throughput.py",
-    )
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    table = measured_throughput_table()
+    table = tool.measured_throughput_table()
     shipped = MEASURED_THROUGHPUT.read_text(encoding="utf-8")
     assert shipped == tool.render(table), (
         "run python tools/update_measured_throughput.py"
     )
     assert "benchmarks/RESULTS.md" in table["sources"]
-    read = load_measurements(benchmark_sources())
+    read = load_measurements(tool.benchmark_sources())
     assert len(read) == len(table["measurements"])
     for cell, row in zip(read, load_measurements(default_sources())):
         assert Path(cell.source).name == Path(row.source).name

@@ -3,17 +3,11 @@
 import pytest
 import torch
 
-from summary_ssl.budget.probe import (
-    AUTOCAST,
-    _SavedBytes,
-    gpu_autocast,
-    probe_layers,
-    probe_step,
-    span_mask,
-)
+from summary_ssl.budget.memory import AUTOCAST, SavedBytes, gpu_autocast
+from summary_ssl.budget.probe import probe_layers, probe_step, span_mask
 from summary_ssl.budget.recipe import Recipe
 from summary_ssl.nnet.attention import FlashMHA
-from summary_ssl.toy import PRETRAIN_RECIPE
+from tools.toy import PRETRAIN_RECIPE
 
 YAMLS = ("summarymixing_w2v2", "flash_conformer_w2v2", "mhsa_conformer_w2v2")
 HPARAMS = PRETRAIN_RECIPE / "hparams"
@@ -59,7 +53,7 @@ def test_fake_activation_bytes_equal_a_real_run(name):
             module.dropout = 0.0
     mask = span_mask(batch, probe.frames, recipe)
     params = [p.untyped_storage()._cdata for p in model.parameters()]
-    with _SavedBytes(params) as saved:
+    with SavedBytes(params) as saved:
         with gpu_autocast(AUTOCAST[recipe["precision"]]):
             model(
                 0.1 * torch.randn(batch, int(seconds * 16000)),

@@ -7,8 +7,8 @@ from speechbrain.lobes.models.transformer.Conformer import (
     ConformerEncoder as SBConformerEncoder,
 )
 
-from summary_ssl.lobes.conformer import ConformerEncoder
-from summary_ssl.lobes.mixers import ATTENTION_TYPES
+from summary_ssl.lobes.encoders.conformer import ConformerEncoder
+from summary_ssl.lobes.encoders.mixers import ATTENTION_TYPES
 
 LENGTHS = [23, 17, 9, 1]
 
@@ -104,7 +104,7 @@ def test_mixer_options_reach_the_mixer():
 
 
 YAML = """
-encoder: !new:summary_ssl.lobes.conformer.ConformerEncoder
+encoder: !new:summary_ssl.lobes.encoders.conformer.ConformerEncoder
     num_layers: 1
     d_model: 16
     d_ffn: 32
@@ -181,7 +181,7 @@ summary_hid_dim: [40]
 use_layernorm: {use_layernorm}"""
 
 ENCODER = """
-encoder: !new:summary_ssl.lobes.conformer.ConformerEncoder
+encoder: !new:summary_ssl.lobes.encoders.conformer.ConformerEncoder
     num_layers: 2
     d_model: 32
     d_ffn: 64

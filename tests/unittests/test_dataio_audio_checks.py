@@ -20,13 +20,13 @@ from summary_ssl.dataio.audio_checks import (
     load_audio,
     require_path,
 )
-from summary_ssl.dataio.audio_faults import (
+from tests.audio_faults import (
     write_corrupt,
     write_empty,
     write_resampled,
     write_tone,
 )
-from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR
+from tools.toy.corpus import TOY_CORPUS_DIR
 
 GOOD_FLAC = os.path.join(
     TOY_CORPUS_DIR,

@@ -7,15 +7,15 @@ from collections import Counter
 
 import pytest
 
-from summary_ssl.dataio.audio_faults import (
+from summary_ssl.dataio.iemocap import FIELDS, LABEL_MAP, prepare_iemocap
+from summary_ssl.dataio.prepare_utils import read_csv
+from tests.audio_faults import (
     write_corrupt,
     write_empty,
     write_resampled,
     write_tone,
 )
-from summary_ssl.dataio.iemocap import FIELDS, LABEL_MAP, prepare_iemocap
-from summary_ssl.dataio.prepare_utils import read_csv
-from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR, load_manifest
+from tools.toy.corpus import TOY_CORPUS_DIR, load_manifest
 
 IEMOCAP = os.path.join(TOY_CORPUS_DIR, "IEMOCAP")
 RELEASE = os.path.join(IEMOCAP, "IEMOCAP_full_release")
@@ -34,6 +34,15 @@ def _expected(session):
 
 def _labels(path):
     return {r["ID"]: r["emo"] for r in read_csv(path)}
+
+
+def _copy_sessions(tmp_path, *sessions):
+    """A release folder under ``tmp_path`` with copies of ``sessions``."""
+    root = tmp_path / "IEMOCAP_full_release"
+    for session in sessions:
+        name = f"Session{session}"
+        shutil.copytree(os.path.join(RELEASE, name), root / name)
+    return root
 
 
 def test_toy_corpus_default_fold(tmp_path, caplog):
@@ -81,12 +90,7 @@ def test_fold_rules(tmp_path):
 
 
 def test_subset_of_sessions(tmp_path, caplog):
-    root = tmp_path / "IEMOCAP_full_release"
-    for session in (1, 2, 5):
-        shutil.copytree(
-            os.path.join(RELEASE, f"Session{session}"),
-            root / f"Session{session}",
-        )
+    _copy_sessions(tmp_path, 1, 2, 5)
     with caplog.at_level("WARNING"):
         csvs = prepare_iemocap(
             str(tmp_path), str(tmp_path / "out"), progress=False
@@ -99,9 +103,7 @@ def test_subset_of_sessions(tmp_path, caplog):
 
 
 def test_missing_labels_folder(tmp_path):
-    root = tmp_path / "IEMOCAP_full_release"
-    shutil.copytree(os.path.join(RELEASE, "Session1"), root / "Session1")
-    shutil.copytree(os.path.join(RELEASE, "Session2"), root / "Session2")
+    root = _copy_sessions(tmp_path, 1, 2)
     shutil.rmtree(root / "Session2" / "dialog" / "EmoEvaluation")
     with pytest.raises(FileNotFoundError) as err:
         prepare_iemocap(str(root), str(tmp_path / "out"), test_session=1)
@@ -109,12 +111,7 @@ def test_missing_labels_folder(tmp_path):
 
 
 def test_ignores_subfolders_and_macos_files(tmp_path):
-    root = tmp_path / "IEMOCAP_full_release"
-    for session in (1, 5):
-        shutil.copytree(
-            os.path.join(RELEASE, f"Session{session}"),
-            root / f"Session{session}",
-        )
+    root = _copy_sessions(tmp_path, 1, 5)
     emo = root / "Session1" / "dialog" / "EmoEvaluation"
     (emo / "Categorical").mkdir()
     first = sorted(emo.glob("*.txt"))[0]
@@ -126,12 +123,7 @@ def test_ignores_subfolders_and_macos_files(tmp_path):
 
 
 def test_exclusions(tmp_path):
-    root = tmp_path / "IEMOCAP_full_release"
-    for session in (1, 5):
-        shutil.copytree(
-            os.path.join(RELEASE, f"Session{session}"),
-            root / f"Session{session}",
-        )
+    root = _copy_sessions(tmp_path, 1, 5)
     wav_dir = root / "Session5" / "sentences" / "wav"
     wavs = sorted(p for p in wav_dir.glob("*/*.wav") if p.stem in _expected(5))
     write_empty(str(wavs[0]))

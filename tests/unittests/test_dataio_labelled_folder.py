@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-from summary_ssl.dataio.audio_faults import write_tone
 from summary_ssl.dataio.labelled_folder import FIELDS, prepare_labelled_folder
 from summary_ssl.dataio.prepare_utils import read_csv
+from tests.audio_faults import write_tone
 
 
 def _truncated_copy(source, path):

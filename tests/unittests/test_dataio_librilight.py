@@ -13,7 +13,6 @@ import soundfile as sf
 import torch
 
 from summary_ssl.dataio import librilight
-from summary_ssl.dataio.audio_faults import write_corrupt, write_empty
 from summary_ssl.dataio.librilight import (
     FIELDS,
     cut_by_vad,
@@ -23,7 +22,8 @@ from summary_ssl.dataio.librilight import (
     prepare_librilight,
 )
 from summary_ssl.dataio.prepare_utils import read_csv
-from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR
+from tests.audio_faults import write_corrupt, write_empty
+from tools.toy.corpus import TOY_CORPUS_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 REAL = (

@@ -6,15 +6,15 @@ import shutil
 import pytest
 
 from summary_ssl.dataio.audio_checks import load_audio
-from summary_ssl.dataio.audio_faults import (
+from summary_ssl.dataio.librispeech import FIELDS, prepare_librispeech
+from summary_ssl.dataio.prepare_utils import read_csv
+from tests.audio_faults import (
     write_corrupt,
     write_empty,
     write_resampled,
     write_tone,
 )
-from summary_ssl.dataio.librispeech import FIELDS, prepare_librispeech
-from summary_ssl.dataio.prepare_utils import read_csv
-from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR, load_manifest
+from tools.toy.corpus import TOY_CORPUS_DIR, load_manifest
 
 LIBRI = os.path.join(TOY_CORPUS_DIR, "LibriSpeech")
 

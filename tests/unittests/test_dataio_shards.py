@@ -18,7 +18,7 @@ from summary_ssl.dataio.shard_stream import (
     load_shard_index,
 )
 from summary_ssl.dataio.shards import plan_shards, write_shards
-from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR
+from tools.toy.corpus import TOY_CORPUS_DIR
 
 SHARD_HOURS = 0.004  # 14.4 s: the toy corpus becomes ~15 shards
 

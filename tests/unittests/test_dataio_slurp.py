@@ -7,15 +7,15 @@ from collections import Counter
 
 import pytest
 
-from summary_ssl.dataio.audio_faults import (
+from summary_ssl.dataio.prepare_utils import read_csv
+from summary_ssl.dataio.slurp import FIELDS, prepare_slurp
+from tests.audio_faults import (
     write_corrupt,
     write_empty,
     write_resampled,
     write_tone,
 )
-from summary_ssl.dataio.prepare_utils import read_csv
-from summary_ssl.dataio.slurp import FIELDS, prepare_slurp
-from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR, load_manifest
+from tools.toy.corpus import TOY_CORPUS_DIR, load_manifest
 
 SLURP = os.path.join(TOY_CORPUS_DIR, "SLURP")
 

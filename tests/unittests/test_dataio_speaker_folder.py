@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-from summary_ssl.dataio.audio_faults import write_empty, write_tone
 from summary_ssl.dataio.prepare_utils import read_csv
 from summary_ssl.dataio.speaker_folder import prepare_speaker_folder
+from tests.audio_faults import write_empty, write_tone
 
 
 @pytest.fixture

@@ -6,14 +6,7 @@ from collections import Counter
 
 import pytest
 
-from summary_ssl.dataio.audio_faults import (
-    write_corrupt,
-    write_empty,
-    write_resampled,
-    write_tone,
-)
 from summary_ssl.dataio.prepare_utils import read_csv
-from summary_ssl.dataio.toy_corpus import TOY_CORPUS_DIR, load_manifest
 from summary_ssl.dataio.voxceleb import (
     FIELDS,
     TRIAL_FIELDS,
@@ -21,6 +14,13 @@ from summary_ssl.dataio.voxceleb import (
     read_trials,
     utterance_id,
 )
+from tests.audio_faults import (
+    write_corrupt,
+    write_empty,
+    write_resampled,
+    write_tone,
+)
+from tools.toy.corpus import TOY_CORPUS_DIR, load_manifest
 
 VOX = os.path.join(TOY_CORPUS_DIR, "VoxCeleb1")
 

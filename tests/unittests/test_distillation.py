@@ -5,16 +5,16 @@ import math
 import pytest
 import torch
 
-from summary_ssl.lobes.conformer import ConformerEncoder
-from summary_ssl.lobes.distillation import (
+from summary_ssl.lobes.encoders.conformer import ConformerEncoder
+from summary_ssl.lobes.encoders.wav2vec2 import Wav2Vec2Encoder
+from summary_ssl.lobes.frontends import FbankCNNFrontEnd
+from summary_ssl.lobes.objectives.distillation import (
     DistillationLoss,
     PredictionHeads,
     check_distillation_setup,
     distillation_loss,
     student_from_teacher,
 )
-from summary_ssl.lobes.frontends import FbankCNNFrontEnd
-from summary_ssl.lobes.wav2vec2 import Wav2Vec2Encoder
 from summary_ssl.pretrained import FrozenSSLEncoder, export_encoder
 
 

@@ -17,9 +17,9 @@ import torch
 import torch.nn as nn
 from speechbrain.dataio.dataset import DynamicItemDataset
 
-from summary_ssl.lobes.conformer import ConformerEncoder
+from summary_ssl.lobes.encoders.conformer import ConformerEncoder
+from summary_ssl.lobes.encoders.wav2vec2 import Wav2Vec2Encoder
 from summary_ssl.lobes.frontends import FbankCNNFrontEnd
-from summary_ssl.lobes.wav2vec2 import Wav2Vec2Encoder
 from summary_ssl.pretrained import export_encoder
 from summary_ssl.probes.brain import fit_probe
 from summary_ssl.probes.classification import ClassifierProbeBrain

@@ -1,20 +1,18 @@
 """The two probe protocols resolve to the settings they promise: ``mp3s``
 to speechbrain/benchmarks' MP3S YAML files, ``fast`` to the cheaper ones;
-the published block names its sources."""
+the published block names its sources; one registry names every task's
+recipe and probes; a misspelt key is refused."""
 
 import os
 import tempfile
 
 import pytest
-import torch
 from speechbrain.nnet.schedulers import LinearScheduler, NewBobScheduler
 
-from summary_ssl.lobes.conformer import ConformerEncoder
-from summary_ssl.lobes.frontends import FbankCNNFrontEnd
-from summary_ssl.lobes.wav2vec2 import Wav2Vec2Encoder
-from summary_ssl.pretrained import export_encoder
-from summary_ssl.probes.protocols import FAST, load_hparams
-from summary_ssl.probes.published import PUBLISHED, published_block
+from summary_ssl.probes.protocols import FAST, PROBE_DEFAULTS, load_hparams
+from summary_ssl.probes.report import published_block
+from summary_ssl.probes.tasks import PUBLISHED, REAL_TASKS, TASKS
+from tests.probe_helpers import tiny_encoder
 
 MP3S = os.path.join(os.path.dirname(__file__), "..", "..", "recipes", "MP3S")
 DIM = 48  # the test encoder's width (MP3S sizes some heads by it)
@@ -23,15 +21,7 @@ DIM = 48  # the test encoder's width (MP3S sizes some heads by it)
 @pytest.fixture(scope="module")
 def ssl_folder(tmp_path_factory):
     """A tiny exported encoder, 48-d."""
-    torch.manual_seed(0)
-    model = Wav2Vec2Encoder(
-        FbankCNNFrontEnd(n_mels=40, channels=[8, 4]),
-        ConformerEncoder(
-            2, DIM, 64, 4, kernel_size=3, attention_type="SummaryMixing"
-        ),
-        d_model=DIM,
-    )
-    return str(export_encoder(model, tmp_path_factory.mktemp("encoder")))
+    return tiny_encoder(tmp_path_factory.mktemp("encoder"), DIM)
 
 
 def resolved(recipe, probe, ssl_folder, protocol=None):
@@ -150,7 +140,7 @@ def test_mp3s_voxceleb(ssl_folder):
     for probe in ("xvector", "ecapa"):
         h = resolved("VoxCeleb1/SV", probe, ssl_folder, "mp3s")
         common_mp3s(h, annealed_weights=False)
-        assert "lr_annealing_weights" not in h
+        assert h["lr_annealing_weights"] is None  # constant
         assert h["batch_size"] == 8 and h["number_of_epochs"] == 15
         assert h["crop_waveform"] is True and h["crop_seconds"] == 3.0
         assert h["train_segments"] is True
@@ -204,3 +194,37 @@ def test_published_block_names_sources():
     assert "comparable only under `--protocol mp3s`" in text
     assert "none of these rows is comparable" in published_block("fast")
     assert {p.task for p in PUBLISHED} == {"ASR", "IC", "ER", "SV"}
+
+
+def test_registry_names_existing_recipes():
+    """Every task of the registry has its recipe folder, train.py and
+    probe YAMLs, and its fast settings name only its probes."""
+    for task in [*TASKS.values(), *REAL_TASKS.values()]:
+        folder = os.path.join(MP3S, task.recipe)
+        assert os.path.isfile(os.path.join(folder, "train.py"))
+        for probe in task.probes:
+            assert os.path.isfile(
+                os.path.join(folder, "hparams", f"{probe}.yaml")
+            )
+        assert set(task.fast) <= set(task.probes)
+
+
+def test_misspelt_keys_are_refused(ssl_folder, tmp_path):
+    """An override of an undeclared key, and an unused YAML key close to
+    a setting, are errors naming the right key; a key a YAML leaves out
+    takes its value from PROBE_DEFAULTS."""
+    with pytest.raises(ValueError, match="did you mean --lr_weights"):
+        load_hparams(
+            os.path.join(MP3S, "SLURP/IC/hparams/linear.yaml"),
+            {"data_folder": "/x", "lr_weigths": 0.1},
+        )
+    path = tmp_path / "xvector.yaml"
+    text = open(os.path.join(MP3S, "VoxCeleb1/SV/hparams/xvector.yaml")).read()
+    path.write_text(text + "annealing_metrc: loss\n")
+    overrides = {"data_folder": "/x", "ssl_folder": ssl_folder}
+    overrides["output_folder"] = str(tmp_path / "out")
+    with pytest.raises(ValueError, match="did you mean annealing_metric"):
+        load_hparams(str(path), overrides)
+    h = resolved("VoxCeleb1/SV", "xvector", ssl_folder)
+    assert h["annealing_metric"] == PROBE_DEFAULTS["annealing_metric"]
+    assert h["lr_annealing_weights"] is None and h["test_batch_size"] is None

@@ -5,14 +5,13 @@ import os
 import pytest
 import torch
 
-from summary_ssl.lobes.conformer import ConformerEncoder
-from summary_ssl.lobes.frontends import FbankCNNFrontEnd
-from summary_ssl.lobes.wav2vec2 import Wav2Vec2Encoder
-from summary_ssl.pretrained import WeightedLayerSum, export_encoder
+from summary_ssl.nnet.padding import masked_mean
+from summary_ssl.pretrained import WeightedLayerSum
 from summary_ssl.probes.cache import FeatureCache
 from summary_ssl.probes.features import FbankFeatures, FrozenFeatures
-from summary_ssl.probes.heads import BiLSTM, PooledHead, masked_mean
+from summary_ssl.probes.heads import BiLSTM, PooledHead
 from summary_ssl.probes.report import TaskSpec, results_table
+from tests.probe_helpers import tiny_encoder
 
 SAMPLES = [16000, 11000, 5000]
 
@@ -20,15 +19,7 @@ SAMPLES = [16000, 11000, 5000]
 @pytest.fixture(scope="module")
 def ssl_folder(tmp_path_factory):
     """A tiny exported encoder (2 SummaryMixing Conformer layers)."""
-    torch.manual_seed(0)
-    model = Wav2Vec2Encoder(
-        FbankCNNFrontEnd(n_mels=40, channels=[8, 4]),
-        ConformerEncoder(
-            2, 32, 64, 4, kernel_size=3, attention_type="SummaryMixing"
-        ),
-        d_model=32,
-    )
-    return export_encoder(model, tmp_path_factory.mktemp("encoder"))
+    return tiny_encoder(tmp_path_factory.mktemp("encoder"))
 
 
 def _batch(samples=SAMPLES, seed=0):
@@ -182,6 +173,7 @@ def test_cached_brain_features_match(tmp_path, ssl_folder):
             hparams={
                 "cache_features": cache,
                 "feature_cache": str(tmp_path / "cache"),
+                "crop_waveform": False,
             },
             run_opts={"device": "cpu"},
         )
@@ -230,8 +222,8 @@ def test_statistics_from_the_training_set(ssl_folder):
     dimension (over frames, or over utterance means)."""
     from speechbrain.dataio.dataset import DynamicItemDataset
 
+    from summary_ssl.nnet.padding import masked_mean
     from summary_ssl.probes.brain import ProbeBrain
-    from summary_ssl.probes.heads import masked_mean
 
     wavs, _ = _batch()
     data = DynamicItemDataset(
@@ -247,7 +239,11 @@ def test_statistics_from_the_training_set(ssl_folder):
         layer_sum = WeightedLayerSum(3, dim=32, standardize=level)
         brain = ProbeBrain(
             modules={"extractor": extractor, "layer_sum": layer_sum},
-            hparams={},
+            hparams={
+                "cache_features": False,
+                "crop_waveform": False,
+                "standardize_utterances": None,
+            },
             run_opts={"device": "cpu"},
         )
         brain.standardize_from(data, {"batch_size": 2})

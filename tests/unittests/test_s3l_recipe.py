@@ -4,7 +4,7 @@ import pytest
 from hyperpyyaml import load_hyperpyyaml
 
 from summary_ssl.brains.hparams_checks import check_pretraining_hparams
-from summary_ssl.toy import S3L_RECIPE
+from tools.toy import S3L_RECIPE
 
 NAMES = ("s3lspeech", "s3lspeech_summarymixing")
 

@@ -10,16 +10,16 @@ from collections import Counter
 import pytest
 import soundfile as sf
 
-from summary_ssl.dataio import toy_corpus
-from summary_ssl.dataio.espeak import espeak_version
-from summary_ssl.dataio.toy_corpus import (
+from tools.toy.corpus import (
     TOY_CORPUS_DIR,
     ToyCorpusConfig,
     load_manifest,
+    main,
     make_toy_corpus,
     scale_for_hours,
 )
-from summary_ssl.dataio.toy_text import INTENTS, book_sentence, slurp_command
+from tools.toy.espeak import espeak_version
+from tools.toy.text import INTENTS, book_sentence, slurp_command
 
 NO_ESPEAK = shutil.which("espeak-ng") is None
 FORMATS = {
@@ -171,7 +171,7 @@ def test_scaling_reaches_an_hour():
 
 def test_cli_rejects_downscaling(tmp_path):
     with pytest.raises(SystemExit):
-        toy_corpus.main(["--out", str(tmp_path), "--scale", "0.5", "--quiet"])
+        main(["--out", str(tmp_path), "--scale", "0.5", "--quiet"])
 
 
 @pytest.mark.skipif(NO_ESPEAK, reason="espeak-ng is not on PATH")

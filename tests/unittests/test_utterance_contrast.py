@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from hyperpyyaml import load_hyperpyyaml
 from torch._dynamo.utils import counters
 
-from summary_ssl.lobes.utterance_contrast import UtteranceContrast
+from summary_ssl.lobes.objectives.utterance_contrast import UtteranceContrast
 
 
 def _banked_term(**extra):
@@ -202,7 +202,7 @@ def test_yaml_class_paths_are_public_api():
     """The class paths recipe YAMLs name keep working."""
     hparams = load_hyperpyyaml(
         """
-objective: !new:summary_ssl.lobes.w2v_objective.W2V2Objective
+objective: !new:summary_ssl.lobes.objectives.wav2vec2.W2V2Objective
     latent_dim: 8
     d_model: 16
     proj_dim: 8

@@ -18,42 +18,13 @@ Authors
  * summary_ssl contributors 2026
 """
 
-import os
 import sys
 
-import speechbrain as sb
 from iemocap_prepare import prepare_iemocap
 
-from summary_ssl.probes.brain import fit_probe
-from summary_ssl.probes.classification import (
-    ClassifierProbeBrain,
-    evaluate_classifier,
-)
-from summary_ssl.probes.data import (
-    add_label_pipeline,
-    csv_datasets,
-)
-from summary_ssl.probes.protocols import load_hparams
-
-
-def dataio_prepare(hparams, csv_files):
-    """Datasets with ``sig`` and the emotion; returns them and the label
-    encoder."""
-    datasets = csv_datasets(
-        csv_files,
-        sorting=hparams["sorting"],
-        sample_rate=hparams["sample_rate"],
-    )
-    encoder = add_label_pipeline(
-        datasets,
-        hparams["label"],
-        hparams["label_encoder"],
-        os.path.join(hparams["save_folder"], "label_encoder.txt"),
-    )
-    sb.dataio.dataset.set_output_keys(
-        list(datasets.values()), ["id", "sig", "label_encoded"]
-    )
-    return datasets, encoder
+from summary_ssl.probes.classification import train_classifier
+from summary_ssl.probes.data import prepare_on_main
+from summary_ssl.probes.protocols import start_experiment
 
 
 def split_speaker(hparams):
@@ -68,13 +39,7 @@ def split_speaker(hparams):
 
 def main(argv=None):
     """Prepares the fold, trains the probe, tests the best checkpoint."""
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    hparams, overrides = load_hparams(hparams_file, overrides)
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
+    hparams, run_opts = start_experiment(argv)
     prepare_kwargs = {
         "data_folder": hparams["data_folder"],
         "save_folder": hparams["save_folder"],
@@ -84,15 +49,10 @@ def main(argv=None):
         "sample_rate": hparams["sample_rate"],
         "skip_prep": hparams["skip_prep"],
     }
-    sb.utils.distributed.run_on_main(prepare_iemocap, kwargs=prepare_kwargs)
-    csv_files = prepare_iemocap(**dict(prepare_kwargs, skip_prep=True))
-    datasets, encoder = dataio_prepare(hparams, csv_files)
-
-    brain = fit_probe(
-        ClassifierProbeBrain, hparams, run_opts, datasets, len(encoder)
+    csv_files = prepare_on_main(prepare_iemocap, prepare_kwargs)
+    return train_classifier(
+        hparams, run_opts, csv_files, hparams["label"], "label_encoder.txt"
     )
-    evaluate_classifier(brain, hparams, datasets)
-    return brain
 
 
 if __name__ == "__main__":

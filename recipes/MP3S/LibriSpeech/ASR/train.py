@@ -27,8 +27,12 @@ from speechbrain.dataio.dataio import merge_csvs
 
 from summary_ssl.probes.asr import CTCProbeBrain
 from summary_ssl.probes.brain import fit_probe
-from summary_ssl.probes.data import csv_datasets, loader_options
-from summary_ssl.probes.protocols import load_hparams
+from summary_ssl.probes.data import (
+    csv_datasets,
+    loader_options,
+    prepare_on_main,
+)
+from summary_ssl.probes.protocols import start_experiment
 
 
 def train_csv(hparams, csv_files):
@@ -89,13 +93,7 @@ def dataio_prepare(hparams, csv_files):
 
 def main(argv=None):
     """Prepares the data, trains the probe, tests the best checkpoint."""
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    hparams, overrides = load_hparams(hparams_file, overrides)
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
+    hparams, run_opts = start_experiment(argv)
     splits = list(hparams["train_splits"])
     splits += [hparams["dev_split"]] + list(hparams["test_splits"])
     prepare_kwargs = {
@@ -105,8 +103,7 @@ def main(argv=None):
         "sample_rate": hparams["sample_rate"],
         "skip_prep": hparams["skip_prep"],
     }
-    sb.utils.distributed.run_on_main(prepare_librispeech, kwargs=prepare_kwargs)
-    csv_files = prepare_librispeech(**dict(prepare_kwargs, skip_prep=True))
+    csv_files = prepare_on_main(prepare_librispeech, prepare_kwargs)
     datasets, tokenizer = dataio_prepare(hparams, csv_files)
 
     brain = fit_probe(

@@ -20,23 +20,14 @@ Authors
  * summary_ssl contributors 2026
 """
 
-import os
 import sys
 
-import speechbrain as sb
 from slurp_prepare import prepare_slurp
 
 from summary_ssl.dataio.labelled_folder import prepare_labelled_folder
-from summary_ssl.probes.brain import fit_probe
-from summary_ssl.probes.classification import (
-    ClassifierProbeBrain,
-    evaluate_classifier,
-)
-from summary_ssl.probes.data import (
-    add_label_pipeline,
-    csv_datasets,
-)
-from summary_ssl.probes.protocols import load_hparams
+from summary_ssl.probes.classification import train_classifier
+from summary_ssl.probes.data import prepare_on_main
+from summary_ssl.probes.protocols import start_experiment
 
 SPLITS = {"train": "train", "valid": "devel", "test": "test"}
 
@@ -64,48 +55,17 @@ def prepare(hparams):
         sample_rate=hparams["sample_rate"],
         skip_prep=hparams["skip_prep"],
     )
-    sb.utils.distributed.run_on_main(prepare_fn, kwargs=kwargs)
-    csv_files = prepare_fn(**dict(kwargs, skip_prep=True))
+    csv_files = prepare_on_main(prepare_fn, kwargs)
     return {name: csv_files[split] for name, split in names.items()}, column
-
-
-def dataio_prepare(hparams, csv_files, column):
-    """Datasets with ``sig`` and the label in CSV column ``column``;
-    returns them and the label encoder."""
-    datasets = csv_datasets(
-        csv_files,
-        sorting=hparams["sorting"],
-        sample_rate=hparams["sample_rate"],
-    )
-    encoder = add_label_pipeline(
-        datasets,
-        column,
-        hparams["label_encoder"],
-        os.path.join(hparams["save_folder"], f"{column}.txt"),
-    )
-    sb.dataio.dataset.set_output_keys(
-        list(datasets.values()), ["id", "sig", "label_encoded"]
-    )
-    return datasets, encoder
 
 
 def main(argv=None):
     """Prepares the data, trains the probe, tests the best checkpoint."""
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    hparams, overrides = load_hparams(hparams_file, overrides)
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
+    hparams, run_opts = start_experiment(argv)
     csv_files, column = prepare(hparams)
-    datasets, encoder = dataio_prepare(hparams, csv_files, column)
-
-    brain = fit_probe(
-        ClassifierProbeBrain, hparams, run_opts, datasets, len(encoder)
+    return train_classifier(
+        hparams, run_opts, csv_files, column, f"{column}.txt"
     )
-    evaluate_classifier(brain, hparams, datasets)
-    return brain
 
 
 if __name__ == "__main__":

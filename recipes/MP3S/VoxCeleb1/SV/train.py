@@ -32,11 +32,12 @@ from summary_ssl.dataio.prepare_utils import read_csv, write_csv
 from summary_ssl.dataio.speaker_folder import prepare_speaker_folder
 from summary_ssl.probes.brain import fit_probe
 from summary_ssl.probes.data import (
-    add_label_pipeline,
     csv_datasets,
+    labelled_datasets,
     loader_options,
+    prepare_on_main,
 )
-from summary_ssl.probes.protocols import load_hparams
+from summary_ssl.probes.protocols import start_experiment
 from summary_ssl.probes.verification import SpeakerProbeBrain
 
 
@@ -63,8 +64,7 @@ def prepare(hparams):
         kwargs.update(train_folder=hparams["train_folder"])
     else:
         raise ValueError("data_source must be voxceleb or speaker_folder")
-    sb.utils.distributed.run_on_main(prepare_fn, kwargs=kwargs)
-    return prepare_fn(**dict(kwargs, skip_prep=True))
+    return prepare_on_main(prepare_fn, kwargs)
 
 
 def segment_rows(csv_path, seconds, save_folder):
@@ -105,23 +105,14 @@ def dataio_prepare(hparams, csv_files):
         train_csv = segment_rows(
             train_csv, hparams["crop_seconds"], hparams["save_folder"]
         )
-    datasets = csv_datasets(
+    crop = hparams["crop_seconds"] if hparams["crop_waveform"] else None
+    datasets, encoder = labelled_datasets(
+        hparams,
         {"train": train_csv, "valid": csv_files["dev"]},
-        sorting=hparams["sorting"],
-        sample_rate=hparams["sample_rate"],
-        crop_seconds=(
-            hparams["crop_seconds"] if hparams["crop_waveform"] else None
-        ),
-        crop_splits=("train", "valid"),
-    )
-    encoder = add_label_pipeline(
-        datasets,
         "spk_id",
-        hparams["label_encoder"],
-        os.path.join(hparams["save_folder"], "speakers.txt"),
-    )
-    sb.dataio.dataset.set_output_keys(
-        list(datasets.values()), ["id", "sig", "label_encoded"]
+        "speakers.txt",
+        crop_seconds=crop,
+        crop_splits=("train", "valid"),
     )
     test = csv_datasets(
         {"test": csv_files["test"]}, sample_rate=hparams["sample_rate"]
@@ -136,13 +127,7 @@ def dataio_prepare(hparams, csv_files):
 
 def main(argv=None):
     """Prepares the data, trains the probe, scores the trials."""
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    hparams, overrides = load_hparams(hparams_file, overrides)
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
+    hparams, run_opts = start_experiment(argv)
     csv_files = prepare(hparams)
     datasets, test, trials, encoder = dataio_prepare(hparams, csv_files)
 

@@ -157,7 +157,7 @@ def _csv_dataset(csv, sample_rate):
     return data
 
 
-def _length_sampler(data, hparams, shuffle):
+def length_sampler(data, hparams, shuffle):
     """SpeechBrain's DynamicBatchSampler over a CSV dataset's durations."""
     return DynamicBatchSampler(
         data,
@@ -183,7 +183,7 @@ def dataio_prepare(hparams):
     train_csv, valid_csv = prepare_data(hparams)
     sample_rate = hparams["sample_rate"]
     valid = _csv_dataset(valid_csv, sample_rate)
-    valid_sampler = _length_sampler(valid, hparams, shuffle=False)
+    valid_sampler = length_sampler(valid, hparams, shuffle=False)
     if train_csv is None:
         stream = ShardStream(
             hparams["shard_folder"],
@@ -197,7 +197,7 @@ def dataio_prepare(hparams):
         train = ShardLoader(stream, num_workers=hparams["num_workers"])
         return (train, valid), (None, valid_sampler)
     train = _csv_dataset(train_csv, sample_rate)
-    train_sampler = _length_sampler(train, hparams, shuffle=True)
+    train_sampler = length_sampler(train, hparams, shuffle=True)
     return (train, valid), (train_sampler, valid_sampler)
 
 
@@ -275,6 +275,19 @@ def yaml_run_options(hparams_file, run_opts, overrides):
     return "\n".join(filter(None, [overrides] + extra))
 
 
+def recipe_yaml_and_overrides(hparams_file, run_opts, overrides):
+    """The YAML to load and its overrides, from the command line's YAML
+    (a recipe or an overlay), run options and overrides.
+
+    Run options that are YAML keys (:func:`yaml_run_options`) become
+    overrides of the base YAML first, then merge with an overlay's keys
+    (the command line wins): a key set by both is then not a duplicate.
+    """
+    base, _ = resolve_overlay(hparams_file, "")
+    overrides = yaml_run_options(base, run_opts, overrides)
+    return resolve_overlay(hparams_file, overrides)
+
+
 def run_pretraining(brain_class, argv=None):
     """Runs a pretraining recipe; returns the Brain (for tests).
 
@@ -293,8 +306,9 @@ def run_pretraining(brain_class, argv=None):
     hparams_file, run_opts, overrides = sb.parse_arguments(
         sys.argv[1:] if argv is None else argv
     )
-    hparams_file, overrides = resolve_overlay(hparams_file, overrides)
-    overrides = yaml_run_options(hparams_file, run_opts, overrides)
+    hparams_file, overrides = recipe_yaml_and_overrides(
+        hparams_file, run_opts, overrides
+    )
     sb.utils.distributed.ddp_init_group(run_opts)
     hparams = load_recipe_hparams(hparams_file, overrides, brain_class)
     sb.create_experiment_directory(

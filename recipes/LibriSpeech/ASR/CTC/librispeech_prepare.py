@@ -1,0 +1,1 @@
+../../self-supervised-learning/wav2vec2/librispeech_prepare.py

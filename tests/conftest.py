@@ -51,21 +51,34 @@ def real_speech():
     return folder
 
 
+def import_file(name, path):
+    """Imports the Python file ``path`` as a module named ``name`` (a
+    recipe's train.py, a benchmark script, a tool)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def benchmark_script(name):
+    """Imports ``benchmarks/<name>.py`` as a module."""
+    import os
+
+    benchmarks = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
+    return import_file(name, os.path.join(benchmarks, f"{name}.py"))
+
+
 def load_tool(name):
     """Imports ``tools/<name>.py`` as a module (the tools import each other
     by name, so ``tools/`` is on ``sys.path`` while it loads)."""
-    import importlib.util
     import os
     import sys
 
     tools = os.path.join(os.path.dirname(__file__), "..", "tools")
     sys.path.insert(0, tools)
     try:
-        spec = importlib.util.spec_from_file_location(
-            name, os.path.join(tools, f"{name}.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        return import_file(name, os.path.join(tools, f"{name}.py"))
     finally:
         sys.path.remove(tools)
-    return module

@@ -24,7 +24,11 @@ Authors
 import os
 
 from summary_ssl.dataio.audio_checks import require_path
-from summary_ssl.dataio.prepare_utils import prepare_once, write_checked_csv
+from summary_ssl.dataio.prepare_utils import (
+    audio_checks,
+    prepare_once,
+    write_checked_csv,
+)
 
 FIELDS = ["ID", "duration", "wav"]
 
@@ -75,19 +79,13 @@ def prepare_audio_folder(
     if skip_prep:
         return output
     name = f"prepare_audio_folder_{os.path.splitext(csv_name)[0]}"
-    checks = dict(
-        min_duration=min_duration,
-        max_duration=max_duration,
-        sample_rate=sample_rate,
-        resample=resample,
-        decode=decode,
+    checks = audio_checks(
+        sample_rate, min_duration, max_duration, resample, decode=decode
     )
     extensions = sorted(e.lower() for e in extensions)
-    options = {
-        "data_folder": os.path.abspath(data_folder),
-        "extensions": extensions,
-        **checks,
-    }
+    options = dict(
+        checks, data_folder=os.path.abspath(data_folder), extensions=extensions
+    )
 
     def write():
         require_path(data_folder, "audio folder")

@@ -47,6 +47,7 @@ from collections import Counter
 
 from summary_ssl.dataio.audio_checks import require_path
 from summary_ssl.dataio.prepare_utils import (
+    audio_checks,
     csv_paths,
     format_counts,
     prepare_once,
@@ -131,21 +132,16 @@ def prepare_iemocap(
             )
     else:
         valid_session = _valid_session(present, test_session, valid_session)
-    checks = dict(
-        sample_rate=sample_rate,
-        min_duration=min_duration,
-        max_duration=max_duration,
-        resample=resample,
+    checks = audio_checks(sample_rate, min_duration, max_duration, resample)
+    options = dict(
+        checks,
+        data_folder=os.path.abspath(data_folder),
+        test_session=test_session,
+        valid_session=valid_session,
+        test_speaker=test_speaker,
+        sessions=present,
+        label_map=label_map,
     )
-    options = {
-        "data_folder": os.path.abspath(data_folder),
-        "test_session": test_session,
-        "valid_session": valid_session,
-        "test_speaker": test_speaker,
-        "sessions": present,
-        "label_map": label_map,
-        **checks,
-    }
     folds = {"test": [test_session], "valid": [valid_session]}
     folds["train"] = [
         s for s in present if s not in (test_session, valid_session)

@@ -48,6 +48,7 @@ from collections import Counter
 
 from summary_ssl.dataio.audio_checks import require_path
 from summary_ssl.dataio.prepare_utils import (
+    audio_checks,
     csv_paths,
     format_counts,
     prepare_once,
@@ -105,19 +106,14 @@ def prepare_labelled_folder(
     if len(split_ratio) != 3 or min(split_ratio) < 0 or sum(split_ratio) <= 0:
         raise ValueError(f"split_ratio must be 3 shares, not {split_ratio}")
     require_path(data_folder, "labelled audio folder")
-    checks = dict(
-        sample_rate=sample_rate,
-        min_duration=min_duration,
-        max_duration=max_duration,
-        resample=resample,
-    )
+    checks = audio_checks(sample_rate, min_duration, max_duration, resample)
     extensions = sorted(e.lower() for e in extensions)
-    options = {
-        "data_folder": os.path.abspath(data_folder),
-        "split_ratio": list(split_ratio),
-        "extensions": extensions,
-        **checks,
-    }
+    options = dict(
+        checks,
+        data_folder=os.path.abspath(data_folder),
+        split_ratio=list(split_ratio),
+        extensions=extensions,
+    )
 
     def write():
         files = labelled_files(data_folder, tuple(extensions))

@@ -26,6 +26,7 @@ import os
 
 from summary_ssl.dataio.audio_checks import require_path
 from summary_ssl.dataio.prepare_utils import (
+    audio_checks,
     csv_paths,
     prepare_once,
     write_checked_csv,
@@ -71,18 +72,12 @@ def prepare_librispeech(
     outputs = csv_paths(save_folder, splits)
     if skip_prep:
         return outputs
-    checks = dict(
-        sample_rate=sample_rate,
-        min_duration=min_duration,
-        max_duration=max_duration,
-        resample=resample,
-        decode=decode,
+    checks = audio_checks(
+        sample_rate, min_duration, max_duration, resample, decode=decode
     )
-    options = {
-        "data_folder": os.path.abspath(data_folder),
-        "splits": list(splits),
-        **checks,
-    }
+    options = dict(
+        checks, data_folder=os.path.abspath(data_folder), splits=list(splits)
+    )
 
     def write():
         for split in splits:

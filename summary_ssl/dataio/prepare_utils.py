@@ -11,7 +11,8 @@ the same options already produced every output
 options after it (``<save_folder>/<name>_opts.json``): last, so an
 interrupted run is redone.
 
-The audio checks a preparation passes on, as in :func:`checked_rows`:
+The audio checks a preparation passes on (collected by
+:func:`audio_checks`), as in :func:`checked_rows`:
 ``sample_rate`` (expected rate), ``min_duration`` and ``max_duration``
 (length filter in seconds, None for no limit), ``resample`` (keep files at
 another rate, to be resampled on loading), ``decode`` (decode every file
@@ -117,6 +118,26 @@ def prepare_once(save_folder, outputs, options, name, what, write):
         write()
         save_options(save_folder, options, name)
     return outputs
+
+
+def audio_checks(sample_rate, min_duration, max_duration, resample, **more):
+    """The audio checks of a preparation's arguments (see the module
+    docstring), as keyword arguments of :func:`write_checked_csv`.
+
+    Example
+    -------
+    >>> checks = audio_checks(16000, None, 5.0, False, decode=True)
+    >>> sorted(checks.items())  # doctest: +NORMALIZE_WHITESPACE
+    [('decode', True), ('max_duration', 5.0), ('min_duration', None),
+     ('resample', False), ('sample_rate', 16000)]
+    """
+    return dict(
+        sample_rate=sample_rate,
+        min_duration=min_duration,
+        max_duration=max_duration,
+        resample=resample,
+        **more,
+    )
 
 
 def csv_paths(save_folder, names):

@@ -30,6 +30,7 @@ import os
 
 from summary_ssl.dataio.audio_checks import require_path
 from summary_ssl.dataio.prepare_utils import (
+    audio_checks,
     csv_paths,
     prepare_once,
     write_checked_csv,
@@ -99,18 +100,13 @@ def prepare_slurp(
     outputs = csv_paths(save_folder, splits)
     if skip_prep:
         return outputs
-    checks = dict(
-        sample_rate=sample_rate,
-        min_duration=min_duration,
-        max_duration=max_duration,
-        resample=resample,
+    checks = audio_checks(sample_rate, min_duration, max_duration, resample)
+    options = dict(
+        checks,
+        data_folder=os.path.abspath(data_folder),
+        splits=splits,
+        microphones=microphones,
     )
-    options = {
-        "data_folder": os.path.abspath(data_folder),
-        "splits": splits,
-        "microphones": microphones,
-        **checks,
-    }
 
     def write():
         for split in splits:

@@ -110,13 +110,13 @@ def prepare_speaker_folder(
     require_path(train_folder, "training speaker folder")
     extensions = tuple(sorted(e.lower() for e in extensions))
     checks = dict(sample_rate=sample_rate, resample=resample)
-    options = {
-        "data_folder": os.path.abspath(data_folder),
-        "train_folder": os.path.abspath(train_folder),
-        "dev_seconds": dev_seconds,
-        "extensions": list(extensions),
-        **checks,
-    }
+    options = dict(
+        checks,
+        data_folder=os.path.abspath(data_folder),
+        train_folder=os.path.abspath(train_folder),
+        dev_seconds=dev_seconds,
+        extensions=list(extensions),
+    )
     checks.update(decode=True, progress=progress)
 
     def write():

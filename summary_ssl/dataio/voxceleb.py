@@ -33,6 +33,7 @@ import random
 
 from summary_ssl.dataio.audio_checks import require_path
 from summary_ssl.dataio.prepare_utils import (
+    audio_checks,
     csv_paths,
     prepare_once,
     write_checked_csv,
@@ -95,19 +96,14 @@ def prepare_voxceleb(
         os.path.join(data_folder, verification_pairs_file),
         "VoxCeleb trial list",
     )
-    checks = dict(
-        sample_rate=sample_rate,
-        min_duration=min_duration,
-        max_duration=max_duration,
-        resample=resample,
+    checks = audio_checks(sample_rate, min_duration, max_duration, resample)
+    options = dict(
+        checks,
+        data_folder=os.path.abspath(data_folder),
+        verification_pairs_file=os.path.abspath(trials_file),
+        dev_ratio=dev_ratio,
+        seed=seed,
     )
-    options = {
-        "data_folder": os.path.abspath(data_folder),
-        "verification_pairs_file": os.path.abspath(trials_file),
-        "dev_ratio": dev_ratio,
-        "seed": seed,
-        **checks,
-    }
 
     def write():
         trials = read_trials(trials_file)

@@ -1,9 +1,11 @@
 """Runs the real pretraining recipes on the toy corpus, in-process."""
 
-import importlib.util
 import json
 import tempfile
 
+import pytest
+
+from tests.conftest import import_file
 from tools.toy import (
     PRETRAIN_RECIPE,
     PRETRAIN_TOY_OVERRIDES,
@@ -12,15 +14,22 @@ from tools.toy import (
     to_argv,
 )
 
+# The pretraining YAMLs' sizes, shrunk for building them quickly (all but
+# the width, heads and depth, which the tests choose).
+TINY_SIZES = dict(
+    d_ffn=64,
+    kernel_size=7,
+    n_mels=20,
+    frontend_channels=[4, 2],
+    proj_dim=16,
+    quantiser_vars=8,
+    num_negatives=10,
+)
+
 
 def load_recipe(recipe=PRETRAIN_RECIPE):
     """Imports a recipe's train.py as a module."""
-    spec = importlib.util.spec_from_file_location(
-        f"{recipe.name}_train", recipe / "train.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_file(f"{recipe.name}_train", recipe / "train.py")
 
 
 def run_pretraining(
@@ -113,3 +122,62 @@ def fit(brain, batch):
     loss = brain.fit_batch(batch)
     brain.avg_train_loss = brain.update_average(loss, brain.avg_train_loss)
     return loss
+
+
+class Killed(Exception):
+    """Stands for the process being killed in the middle of a run."""
+
+
+def kill_at(monkeypatch, brain_class, step):
+    """Makes ``brain_class`` raise Killed once optimizer step ``step`` has
+    ended (after its ``on_fit_batch_end``); returns the original method,
+    to put back."""
+    original = brain_class.on_fit_batch_end
+
+    def kill(self, batch, outputs, loss, should_step):
+        original(self, batch, outputs, loss, should_step)
+        if self.optimizer_step == step:
+            raise Killed()
+
+    monkeypatch.setattr(brain_class, "on_fit_batch_end", kill)
+    return original
+
+
+def straight_and_resumed(monkeypatch, folder, brain_class, run, step, **kw):
+    """``run`` (run_pretraining, run_s3l) with the settings ``kw`` twice:
+    in ``folder/straight`` to the end; in ``folder/killed`` killed at
+    optimizer step ``step``, then again (resuming from its last
+    checkpoint). Returns the two finished Brains."""
+    straight = run(folder / "straight", **kw)
+    original = kill_at(monkeypatch, brain_class, step)
+    with pytest.raises(Killed):
+        run(folder / "killed", **kw)
+    monkeypatch.setattr(brain_class, "on_fit_batch_end", original)
+    return straight, run(folder / "killed", **kw)
+
+
+def assert_same_steps(folder_a, folder_b, steps, keys):
+    """The two runs logged steps 1 to ``steps``, with the same ``keys``."""
+    a, b = read_steps(folder_a), read_steps(folder_b)
+    assert sorted(a) == sorted(b) == list(range(1, steps + 1))
+    for step in range(1, steps + 1):
+        for key in keys:
+            assert a[step][key] == pytest.approx(b[step][key], rel=1e-5), (
+                step,
+                key,
+            )
+
+
+def assert_export_matches(exported, model):
+    """The exported encoder (FrozenSSLEncoder, FrozenFeatures) gives the
+    trained ``model``'s hidden states on two random utterances; returns
+    its (hidden states, frame lengths)."""
+    import torch
+
+    wavs = torch.randn(2, 16000)
+    lens = torch.tensor([1.0, 0.6])
+    hidden, frame_lens = exported(wavs, lens)
+    with torch.no_grad():
+        ref = model(wavs, lens)["hidden_states"]
+    torch.testing.assert_close(hidden, ref)
+    return hidden, frame_lens

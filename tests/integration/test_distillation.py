@@ -1,6 +1,5 @@
 """The distillation recipe on the toy corpus, with a toy teacher."""
 
-import importlib.util
 import json
 import pathlib
 import shutil
@@ -10,15 +9,13 @@ import torch
 
 from summary_ssl.brains.distillation import DistillationBrain
 from summary_ssl.brains.recipe import run_pretraining
-from summary_ssl.lobes.encoders.conformer import ConformerEncoder
-from summary_ssl.lobes.encoders.wav2vec2 import Wav2Vec2Encoder
-from summary_ssl.lobes.frontends import FbankCNNFrontEnd
 from summary_ssl.pretrained import (
     WEIGHTS,
     FrozenSSLEncoder,
     build_encoder,
-    export_encoder,
 )
+from tests.conftest import import_file
+from tests.probe_helpers import export_tiny_encoder
 from tools.toy import (
     PRETRAIN_TOY_OVERRIDES,
     REPO,
@@ -43,15 +40,7 @@ DISTILL_TOY_OVERRIDES = {
 
 def export_toy_teacher(folder):
     """A randomly initialised 4 x 32 SummaryMixing teacher, exported."""
-    torch.manual_seed(0)
-    model = Wav2Vec2Encoder(
-        FbankCNNFrontEnd(n_mels=40, channels=[32, 32]),
-        ConformerEncoder(
-            4, 32, 64, 4, kernel_size=7, attention_type="SummaryMixing"
-        ),
-        d_model=32,
-    )
-    return export_encoder(model, folder)
+    return export_tiny_encoder(folder, 4, 32, (32, 32), kernel_size=7)
 
 
 def argv(output, teacher, **extra):
@@ -161,12 +150,7 @@ def test_resumes_from_its_checkpoint(distilled, tmp_path):
 
 
 def load_train_py():
-    spec = importlib.util.spec_from_file_location(
-        "distillation_train", RECIPE / "train.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_file("distillation_train", RECIPE / "train.py")
 
 
 def test_teacher_layer_beyond_the_teacher_is_an_error_at_build(tmp_path):

@@ -14,13 +14,15 @@ minutes of toy speech and 100 updates, no run gets words right (WER
 98-102 % either way), so the comparison is on CER and test loss.
 """
 
-import importlib.util
 import shutil
 
 import pytest
 import torch
 
-from summary_ssl.pretrained import WEIGHTS, build_encoder, export_encoder
+from summary_ssl.pretrained import WEIGHTS, build_encoder
+from tests.conftest import import_file
+from tests.integration.pretrain_helpers import Killed, kill_at
+from tests.probe_helpers import export_tiny_encoder
 from tools.toy import REPO, TOY_CORPUS, to_argv
 
 RECIPE = REPO / "recipes" / "LibriSpeech" / "ASR" / "CTC"
@@ -48,12 +50,7 @@ FINETUNE_STEPS = 100
 
 
 def load_module(name):
-    spec = importlib.util.spec_from_file_location(
-        f"ctc_{name}", RECIPE / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_file(f"ctc_{name}", RECIPE / f"{name}.py")
 
 
 def run(output, encoder, **extra):
@@ -75,20 +72,12 @@ def one_thread():
 @pytest.fixture(scope="module")
 def architecture(tmp_path_factory):
     """A tiny exported encoder (2 SummaryMixing layers of 32)."""
-    from summary_ssl.lobes.encoders.conformer import ConformerEncoder
-    from summary_ssl.lobes.encoders.wav2vec2 import Wav2Vec2Encoder
-    from summary_ssl.lobes.frontends import FbankCNNFrontEnd
-
-    torch.manual_seed(0)
-    model = Wav2Vec2Encoder(
-        FbankCNNFrontEnd(n_mels=40, channels=[32, 32]),
-        ConformerEncoder(
-            2, 32, 64, 4, kernel_size=7, attention_type="SummaryMixing"
-        ),
-        d_model=32,
+    return export_tiny_encoder(
+        tmp_path_factory.mktemp("random_encoder"),
+        channels=(32, 32),
+        kernel_size=7,
         dropout_input=0.0,
     )
-    return export_encoder(model, tmp_path_factory.mktemp("random_encoder"))
 
 
 @pytest.fixture(scope="module")
@@ -237,25 +226,14 @@ def test_bad_transcripts_are_excluded_and_counted(tmp_path, architecture):
     assert lines[0] not in train_csv and lines[1].split()[0] not in train_csv
 
 
-class _Killed(Exception):
-    pass
-
-
 def test_kill_and_resume_continues_the_run(tmp_path, pretrained, monkeypatch):
     from summary_ssl.finetune.ctc_brain import CTCFineTuneBrain
 
-    original = CTCFineTuneBrain.on_fit_batch_end
     settings = dict(
         adaptation="lora", optimizer_step_limit=12, number_of_epochs=1000
     )
-
-    def kill_at_8(self, batch, outputs, loss, should_step):
-        original(self, batch, outputs, loss, should_step)
-        if self.optimizer_step == 8:
-            raise _Killed()
-
-    monkeypatch.setattr(CTCFineTuneBrain, "on_fit_batch_end", kill_at_8)
-    with pytest.raises(_Killed):
+    original = kill_at(monkeypatch, CTCFineTuneBrain, 8)
+    with pytest.raises(Killed):
         run(tmp_path, pretrained, **settings, ckpt_interval_steps=5)
     steps = []
 

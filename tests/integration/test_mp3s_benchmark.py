@@ -3,28 +3,18 @@ the two real-speech tasks (keywords, speaker verification) on a tiny
 folder laid out like ``real_speech/``; 3 feature types each, tiny probes,
 one epoch, ``--protocol fast``."""
 
-import importlib.util
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from summary_ssl.dataio.prepare_utils import read_csv
 from summary_ssl.dataio.slurp import prepare_slurp
-from tests.probe_helpers import tiny_encoder
+from tests.conftest import import_file
+from tests.probe_helpers import MP3S_RUNNER, run_benchmark_cli, tiny_encoder
 from tools.toy.corpus import TOY_CORPUS_DIR
 
-RUNNER = os.path.join(
-    os.path.dirname(__file__),
-    "..",
-    "..",
-    "recipes",
-    "MP3S",
-    "run_benchmark.py",
-)
 TINY = ["hidden_size=32", "emb_dim=16", "batch_size=8", "num_workers=0"]
 
 
@@ -52,28 +42,17 @@ def test_benchmark_runs_all_tasks_and_baselines(tmp_path, ssl_folder):
     which a note names), the protocol and its deviations, the published
     block, and the layer-weight heatmap."""
     out = tmp_path / "bench"
-    cmd = [
-        sys.executable,
-        RUNNER,
-        "--ssl_folder",
+    run_benchmark_cli(
         ssl_folder,
-        "--output_folder",
-        str(out),
+        out,
         "--protocol",
         "fast",
         "--epochs",
         "1",
-        "--device",
-        "cpu",
-        "--jobs",
-        "2",
-        "--threads",
-        "1",
-        "--set",
-        *TINY,
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        jobs=2,
+        settings=TINY,
+        timeout=900,
+    )
     text = (out / "results.md").read_text()
     header, rows = table_rows(text)
     for task in ("LibriSpeech ASR", "SLURP IC", "IEMOCAP ER", "VoxCeleb1 SV"):
@@ -186,10 +165,7 @@ def real_speech_layout(tmp_path):
 
 def load_runner():
     """recipes/MP3S/run_benchmark.py as a module."""
-    spec = importlib.util.spec_from_file_location("run_benchmark", RUNNER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_file("run_benchmark", MP3S_RUNNER)
 
 
 def test_real_speech_tasks_from_python(

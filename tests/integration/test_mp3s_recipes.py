@@ -6,7 +6,6 @@ sets; missing annotations give a clear error.
 The recipes run in this process (their ``main``) with tiny probes.
 """
 
-import importlib.util
 import json
 import math
 import os
@@ -15,6 +14,7 @@ import sys
 import pytest
 import torch
 
+from tests.conftest import import_file
 from tests.probe_helpers import tiny_encoder
 from tools.toy.corpus import TOY_CORPUS_DIR
 
@@ -77,11 +77,7 @@ def run_recipe(recipe, yaml_name, args):
     name = "mp3s_" + recipe.replace("/", "_").lower() + "_train"
     sys.path.insert(0, folder)  # for the recipe's *_prepare module
     try:
-        spec = importlib.util.spec_from_file_location(
-            name, os.path.join(folder, "train.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = import_file(name, os.path.join(folder, "train.py"))
         yaml_path = os.path.join(folder, "hparams", f"{yaml_name}.yaml")
         return module.main([yaml_path] + args)
     finally:

@@ -9,7 +9,13 @@ from summary_ssl.brains.wav2vec2 import W2V2Brain
 from summary_ssl.export import export_run
 from summary_ssl.pretrained import FrozenSSLEncoder
 from tests.audio_faults import write_tone
-from tests.integration.pretrain_helpers import read_steps, run_pretraining
+from tests.integration.pretrain_helpers import (
+    assert_export_matches,
+    assert_same_steps,
+    read_steps,
+    run_pretraining,
+    straight_and_resumed,
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +70,7 @@ def test_cost_report_and_export(pretrained):
     exported = folder / "exported_encoder"
     ssl = FrozenSSLEncoder(exported)
     model = brain.modules["wav2vec2"].eval()
-    wavs = torch.randn(2, 16000)
-    lens = torch.tensor([1.0, 0.6])
-    hidden, frame_lens = ssl(wavs, lens)
-    with torch.no_grad():
-        ref = model(wavs, lens)["hidden_states"]
-    torch.testing.assert_close(hidden, ref)
+    hidden, frame_lens = assert_export_matches(ssl, model)
     assert hidden.shape[0] == 3  # input + 2 layers
 
 
@@ -88,10 +89,6 @@ def test_export_from_checkpoint_cli(pretrained, tmp_path):
     torch.testing.assert_close(ssl(wavs, lens)[0], again(wavs, lens)[0])
 
 
-class _Killed(Exception):
-    pass
-
-
 def test_kill_and_resume_repeats_the_same_losses(tmp_path, monkeypatch):
     settings = dict(
         optimizer_step_limit=24,
@@ -102,31 +99,12 @@ def test_kill_and_resume_repeats_the_same_losses(tmp_path, monkeypatch):
         dropout=0.1,
         layerdrop_prob=0.2,
     )
-    straight = tmp_path / "straight"
-    run_pretraining(straight, **settings)
-
-    killed = tmp_path / "killed"
-    original = W2V2Brain.on_fit_batch_end
-
-    def kill_at_13(self, batch, outputs, loss, should_step):
-        original(self, batch, outputs, loss, should_step)
-        if self.optimizer_step == 13:
-            raise _Killed()
-
-    monkeypatch.setattr(W2V2Brain, "on_fit_batch_end", kill_at_13)
-    with pytest.raises(_Killed):
-        run_pretraining(killed, **settings)
-    monkeypatch.setattr(W2V2Brain, "on_fit_batch_end", original)
-    run_pretraining(killed, **settings)  # resumes from the step-10 ckpt
-
-    a, b = read_steps(straight), read_steps(killed)
-    assert sorted(a) == sorted(b) == list(range(1, 25))
-    for step in range(1, 25):
-        for key in ("loss", "contrastive_loss", "accuracy", "lr"):
-            assert a[step][key] == pytest.approx(b[step][key], rel=1e-5), (
-                step,
-                key,
-            )
+    # Killed at step 13; resumes from the step-10 ckpt.
+    straight_and_resumed(
+        monkeypatch, tmp_path, W2V2Brain, run_pretraining, 13, **settings
+    )
+    keys = ("loss", "contrastive_loss", "accuracy", "lr")
+    assert_same_steps(tmp_path / "straight", tmp_path / "killed", 24, keys)
 
 
 def test_bad_yaml_value_fails_before_training(tmp_path):

@@ -9,7 +9,12 @@ from summary_ssl.brains.wav2vec2 import W2V2Brain
 from summary_ssl.dataio.librispeech import prepare_librispeech
 from summary_ssl.dataio.prepare_utils import read_csv, write_csv
 from summary_ssl.dataio.shards import write_shards
-from tests.integration.pretrain_helpers import run_pretraining, run_s3l
+from tests.integration.pretrain_helpers import (
+    Killed,
+    kill_at,
+    run_pretraining,
+    run_s3l,
+)
 from tools.toy import TOY_CORPUS
 
 DEV = str(TOY_CORPUS / "LibriSpeech" / "dev-clean")
@@ -66,10 +71,6 @@ def test_recipes_train_two_epochs_from_shards_and_export(
     assert not (tmp_path / "train.csv").exists()  # no manifest was built
 
 
-class _Killed(Exception):
-    pass
-
-
 def test_a_run_killed_mid_epoch_resumes_without_loss_or_repeat(
     toy_shards, tmp_path, monkeypatch
 ):
@@ -83,20 +84,15 @@ def test_a_run_killed_mid_epoch_resumes_without_loss_or_repeat(
         **shard_overrides(shard_folder),
     )
     seen = []
-    original_fit, original_end = W2V2Brain.fit_batch, W2V2Brain.on_fit_batch_end
+    original_fit = W2V2Brain.fit_batch
 
     def recording_fit(self, batch):
         seen.append((self.optimizer_step + 1, list(batch.id)))
         return original_fit(self, batch)
 
-    def kill_at_4(self, batch, outputs, loss, should_step):
-        original_end(self, batch, outputs, loss, should_step)
-        if self.optimizer_step == 4:
-            raise _Killed()
-
     monkeypatch.setattr(W2V2Brain, "fit_batch", recording_fit)
-    monkeypatch.setattr(W2V2Brain, "on_fit_batch_end", kill_at_4)
-    with pytest.raises(_Killed):
+    original_end = kill_at(monkeypatch, W2V2Brain, 4)
+    with pytest.raises(Killed):
         run_pretraining(tmp_path, **settings)
     # Step 4's batch ran but its checkpoint was never written: the resumed
     # run restarts after step 3's.

@@ -1,9 +1,6 @@
 """Teacher-student (S3LSpeech) pretraining recipe on the toy corpus (CPU)."""
 
 import json
-import pathlib
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -12,10 +9,16 @@ from summary_ssl.brains.teacher_student import TeacherStudentBrain
 from summary_ssl.export import export_run
 from summary_ssl.pretrained import FrozenSSLEncoder
 from summary_ssl.probes.features import FrozenFeatures
-from tests.integration.pretrain_helpers import read_steps, run_s3l
+from tests.integration.pretrain_helpers import (
+    assert_export_matches,
+    assert_same_steps,
+    read_steps,
+    run_s3l,
+    straight_and_resumed,
+)
+from tests.probe_helpers import run_benchmark_cli
 
 STEPS = 200
-RUNNER = pathlib.Path(__file__).parents[2] / "recipes/MP3S/run_benchmark.py"
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +75,7 @@ def test_cost_report_and_export_load_in_the_probe_features(pretrained):
     exported = folder / "exported_encoder"
     features = FrozenFeatures("ssl", ssl_folder=exported)
     encoder = brain.modules["student"].encoder.eval()
-    wavs = torch.randn(2, 16000)
-    lens = torch.tensor([1.0, 0.6])
-    hidden, frame_lens = features(wavs, lens)
-    with torch.no_grad():
-        ref = encoder(wavs, lens)["hidden_states"]
-    torch.testing.assert_close(hidden, ref)
+    hidden, frame_lens = assert_export_matches(features, encoder)
     assert hidden.shape[0] == features.num_layers == 3  # input + 2 layers
     assert features.out_dim == hidden.shape[-1] == 64
     assert frame_lens[0] == 1.0 and 0.55 < frame_lens[1] < 0.65
@@ -88,31 +86,18 @@ def test_mp3s_runner_probes_the_export(pretrained, tmp_path):
     enough frames per second: the hidden states come at 40 ms)."""
     folder, _ = pretrained
     out = tmp_path / "mp3s"
-    cmd = [
-        sys.executable,
-        str(RUNNER),
-        "--ssl_folder",
-        str(folder / "exported_encoder"),
-        "--output_folder",
-        str(out),
+    run_benchmark_cli(
+        folder / "exported_encoder",
+        out,
         "--tasks",
         "ASR",
         "--no-baselines",
         "--epochs",
         "1",
-        "--device",
-        "cpu",
-        "--jobs",
-        "1",
-        "--threads",
-        "1",
-        "--set",
-        "hidden_size=32",
-        "batch_size=8",
-        "num_workers=0",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        jobs=1,
+        settings=["hidden_size=32", "batch_size=8", "num_workers=0"],
+        timeout=600,
+    )
     rows = [
         line
         for line in (out / "results.md").read_text().splitlines()
@@ -145,10 +130,6 @@ def test_flash_yaml_trains_and_exports(tmp_path):
     assert type(layer.mha_layer).__name__ == "FlashMHA"
 
 
-class _Killed(Exception):
-    pass
-
-
 def test_kill_and_resume_repeats_the_same_losses_and_teacher(
     tmp_path, monkeypatch
 ):
@@ -159,31 +140,12 @@ def test_kill_and_resume_repeats_the_same_losses_and_teacher(
         log_interval=1,
         grad_accumulation_factor=2,
     )
-    straight = tmp_path / "straight"
-    a_brain = run_s3l(straight, **settings)
-
-    killed = tmp_path / "killed"
-    original = TeacherStudentBrain.on_fit_batch_end
-
-    def kill_at_13(self, batch, outputs, loss, should_step):
-        original(self, batch, outputs, loss, should_step)
-        if self.optimizer_step == 13:
-            raise _Killed()
-
-    monkeypatch.setattr(TeacherStudentBrain, "on_fit_batch_end", kill_at_13)
-    with pytest.raises(_Killed):
-        run_s3l(killed, **settings)
-    monkeypatch.setattr(TeacherStudentBrain, "on_fit_batch_end", original)
-    b_brain = run_s3l(killed, **settings)  # resumes from the step-10 ckpt
-
-    a, b = read_steps(straight), read_steps(killed)
-    assert sorted(a) == sorted(b) == list(range(1, 17))
-    for step in range(1, 17):
-        for key in ("loss", "accuracy", "lr", "ema_decay"):
-            assert a[step][key] == pytest.approx(b[step][key], rel=1e-5), (
-                step,
-                key,
-            )
+    # Killed at step 13; resumes from the step-10 ckpt.
+    a_brain, b_brain = straight_and_resumed(
+        monkeypatch, tmp_path, TeacherStudentBrain, run_s3l, 13, **settings
+    )
+    keys = ("loss", "accuracy", "lr", "ema_decay")
+    assert_same_steps(tmp_path / "straight", tmp_path / "killed", 16, keys)
     a_state = a_brain.modules["teacher"].state_dict()
     b_state = b_brain.modules["teacher"].state_dict()
     for key in a_state:

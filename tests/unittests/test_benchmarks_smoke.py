@@ -4,16 +4,14 @@ They check that the benchmark runs end to end, reports what it should and
 writes its JSON; they assert nothing about speed.
 """
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
 from summary_ssl.budget.flops import flop_counter
+from tests.conftest import benchmark_script
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "encoder_bench.py"
 TINY = [
     "--device", "cpu",
     "--layers", "2",
@@ -30,11 +28,7 @@ TINY = [
 
 @pytest.fixture(scope="module")
 def bench():
-    """The benchmark script, imported as a module."""
-    spec = importlib.util.spec_from_file_location("encoder_bench", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("encoder_bench")
 
 
 def test_main_writes_table_and_json(bench, tmp_path):

@@ -24,22 +24,14 @@ from summary_ssl.budget.flops import FlopHooks, flop_counter, objective_flops
 from summary_ssl.lobes.augment.span_masking import compute_span_mask
 from summary_ssl.lobes.encoders.conformer import ConvolutionModule
 from summary_ssl.lobes.encoders.mixers import ATTENTION_TYPES
+from tests.integration.pretrain_helpers import TINY_SIZES
 from tools.toy import PRETRAIN_RECIPE
 
 HPARAMS = PRETRAIN_RECIPE / "hparams"
 MIXER_OPTIONS = {"FlashMHA": {"rotary": True}}
 # (d_model, nhead, layers, utterance seconds in the padded batch)
 CONFIGS = [(32, 4, 2, (1.0, 0.7, 0.9)), (48, 2, 1, (1.6,))]
-TINY = dict(
-    d_ffn=64,
-    kernel_size=7,
-    n_mels=20,
-    frontend_channels=[4, 2],
-    proj_dim=16,
-    quantiser_vars=8,
-    num_negatives=10,
-    layerdrop_prob=0.0,
-)
+TINY = dict(TINY_SIZES, layerdrop_prob=0.0)
 
 
 def build(attention_type, d_model, nhead, layers, tmp_path):

@@ -1,7 +1,6 @@
 """Budget planner: proposals that fit, slim deeper than wide at equal FLOPs,
 and throughput read from the benchmark's own JSON and markdown output."""
 
-import importlib.util
 import shlex
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from summary_ssl.budget.throughput import (
     planner_flops,
     select_throughput,
 )
+from tests.conftest import benchmark_script
 from tools import update_measured_throughput as tool
 from tools.toy import PRETRAIN_RECIPE
 
@@ -105,12 +105,7 @@ def test_reference_frames_per_parameter():
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location(
-        "pretrain_step_bench", BENCH / "pretrain_step_bench.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("pretrain_step_bench")
 
 
 def _run(device, params_m):

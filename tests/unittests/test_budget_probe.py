@@ -7,21 +7,12 @@ from summary_ssl.budget.memory import AUTOCAST, SavedBytes, gpu_autocast
 from summary_ssl.budget.probe import probe_layers, probe_step, span_mask
 from summary_ssl.budget.recipe import Recipe
 from summary_ssl.nnet.attention import FlashMHA
+from tests.integration.pretrain_helpers import TINY_SIZES
 from tools.toy import PRETRAIN_RECIPE
 
 YAMLS = ("summarymixing_w2v2", "flash_conformer_w2v2", "mhsa_conformer_w2v2")
 HPARAMS = PRETRAIN_RECIPE / "hparams"
-TINY = dict(
-    d_model=32,
-    nhead=4,
-    d_ffn=64,
-    kernel_size=7,
-    n_mels=20,
-    frontend_channels=[4, 2],
-    proj_dim=16,
-    quantiser_vars=8,
-    num_negatives=10,
-)
+TINY = dict(d_model=32, nhead=4, **TINY_SIZES)
 
 
 @pytest.mark.parametrize("name", YAMLS)

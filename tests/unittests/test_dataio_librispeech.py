@@ -14,17 +14,15 @@ from tests.audio_faults import (
     write_resampled,
     write_tone,
 )
-from tools.toy.corpus import TOY_CORPUS_DIR, load_manifest
+from tests.dataio_helpers import toy_split
+from tools.toy.corpus import TOY_CORPUS_DIR
 
 LIBRI = os.path.join(TOY_CORPUS_DIR, "LibriSpeech")
 
 
 def _expected(split):
-    return {
-        os.path.basename(e["path"])[: -len(".flac")]: e
-        for e in load_manifest()["audio"]
-        if e["dataset"] == "LibriSpeech" and e["split"] == split
-    }
+    entries = toy_split("LibriSpeech", split)
+    return {os.path.basename(e["path"])[: -len(".flac")]: e for e in entries}
 
 
 def test_toy_corpus(tmp_path):

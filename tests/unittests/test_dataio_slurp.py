@@ -15,21 +15,23 @@ from tests.audio_faults import (
     write_resampled,
     write_tone,
 )
-from tools.toy.corpus import TOY_CORPUS_DIR, load_manifest
+from tests.dataio_helpers import toy_split
+from tools.toy.corpus import TOY_CORPUS_DIR
 
 SLURP = os.path.join(TOY_CORPUS_DIR, "SLURP")
 
 
 def _expected(split):
-    return {
-        os.path.basename(e["path"]): e
-        for e in load_manifest()["audio"]
-        if e["dataset"] == "SLURP" and e["split"] == split
-    }
+    return {os.path.basename(e["path"]): e for e in toy_split("SLURP", split)}
+
+
+def _prepare(root, output, **options):
+    """prepare_slurp without a progress bar."""
+    return prepare_slurp(str(root), str(output), progress=False, **options)
 
 
 def test_toy_corpus(tmp_path):
-    csvs = prepare_slurp(SLURP, str(tmp_path), progress=False)
+    csvs = _prepare(SLURP, tmp_path)
     assert set(csvs) == {"train", "devel", "test"}
     for split, path in csvs.items():
         rows = read_csv(path)
@@ -51,12 +53,8 @@ def test_toy_corpus(tmp_path):
 
 
 def test_microphones(tmp_path):
-    headset = prepare_slurp(
-        SLURP, str(tmp_path / "h"), microphones="headset", progress=False
-    )
-    far = prepare_slurp(
-        SLURP, str(tmp_path / "f"), microphones="farfield", progress=False
-    )
+    headset = _prepare(SLURP, tmp_path / "h", microphones="headset")
+    far = _prepare(SLURP, tmp_path / "f", microphones="farfield")
     for split in ("train", "devel", "test"):
         h, f = read_csv(headset[split]), read_csv(far[split])
         assert all(r["wav"].endswith("-headset.flac") for r in h)
@@ -70,9 +68,7 @@ def test_never_downloads_synthetic(tmp_path, caplog):
     root = tmp_path / "SLURP"
     shutil.copytree(os.path.join(SLURP, "slurp"), root / "slurp")
     with caplog.at_level("WARNING"):
-        csvs = prepare_slurp(
-            str(root), str(tmp_path / "out"), synthetic=True, progress=False
-        )
+        csvs = _prepare(root, tmp_path / "out", synthetic=True)
     assert "train_synthetic" not in csvs
     assert "train_synthetic.jsonl is missing" in caplog.text
     assert sorted(os.listdir(root)) == ["slurp"]  # nothing fetched
@@ -88,13 +84,7 @@ def test_synthetic_when_present(tmp_path):
     line["recordings"] = [{"file": "synth-1.flac"}]
     (root / "slurp" / "train_synthetic.jsonl").write_text(json.dumps(line))
     write_tone(str(root / "slurp_synth" / "synth-1.flac"), 1.0)
-    csvs = prepare_slurp(
-        str(root),
-        str(tmp_path / "out"),
-        splits=["test"],
-        synthetic=True,
-        progress=False,
-    )
+    csvs = _prepare(root, tmp_path / "out", splits=["test"], synthetic=True)
     rows = read_csv(csvs["train_synthetic"])
     assert [r["ID"] for r in rows] == [f"synth_{line['slurp_id']}_0"]
     assert rows[0]["intent"] == line["intent"]
@@ -114,7 +104,7 @@ def test_repository_layout(tmp_path):
     root = tmp_path / "SLURP"
     shutil.copytree(os.path.join(SLURP, "slurp"), root / "dataset" / "slurp")
     os.symlink(os.path.join(SLURP, "slurp_real"), root / "slurp_real")
-    csvs = prepare_slurp(str(root), str(tmp_path / "out"), progress=False)
+    csvs = _prepare(root, tmp_path / "out")
     assert len(read_csv(csvs["devel"])) == len(_expected("devel"))
 
 
@@ -132,13 +122,7 @@ def test_exclusions(tmp_path):
         os.path.join(SLURP, "slurp_real", files[4]), str(audio / files[4])
     )
     write_tone(str(audio / files[5]), 0.2)
-    csvs = prepare_slurp(
-        str(root),
-        str(tmp_path / "out"),
-        splits=["devel"],
-        min_duration=0.5,
-        progress=False,
-    )
+    csvs = _prepare(root, tmp_path / "out", splits=["devel"], min_duration=0.5)
     assert len(read_csv(csvs["devel"])) == 2
     text = (tmp_path / "out" / "excluded_devel.txt").read_text()
     reasons = Counter(line.split("\t")[0] for line in text.splitlines()[1:])
@@ -149,12 +133,6 @@ def test_exclusions(tmp_path):
         "too short": 1,
         "missing": len(files) - 6,
     }
-    csvs = prepare_slurp(
-        str(root),
-        str(tmp_path / "out2"),
-        splits=["devel"],
-        resample=True,
-        progress=False,
-    )
+    csvs = _prepare(root, tmp_path / "out2", splits=["devel"], resample=True)
     kept = {os.path.basename(r["wav"]) for r in read_csv(csvs["devel"])}
     assert files[4] in kept

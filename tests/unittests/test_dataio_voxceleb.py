@@ -20,6 +20,7 @@ from tests.audio_faults import (
     write_resampled,
     write_tone,
 )
+from tests.dataio_helpers import toy_split
 from tools.toy.corpus import TOY_CORPUS_DIR, load_manifest
 
 VOX = os.path.join(TOY_CORPUS_DIR, "VoxCeleb1")
@@ -29,8 +30,7 @@ def _expected(split):
     """Utterance ID -> duration of a manifest split (dev or test)."""
     return {
         utterance_id(e["path"].split("/", 2)[2]): e["num_samples"] / 16000
-        for e in load_manifest()["audio"]
-        if e["dataset"] == "VoxCeleb1" and e["split"] == split
+        for e in toy_split("VoxCeleb1", split)
     }
 
 

@@ -7,17 +7,12 @@ written; it asserts nothing about speed. fp32, because bf16 autocast on
 this CPU is about ten times slower than fp32 (the GPU run uses bf16).
 """
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-BENCH = (
-    Path(__file__).resolve().parents[2]
-    / "benchmarks"
-    / "pretrain_step_bench.py"
-)
+from tests.conftest import benchmark_script
+
 TINY = [
     "--device", "cpu",
     "--precision", "fp32",
@@ -41,11 +36,7 @@ TINY = [
 
 @pytest.fixture(scope="module")
 def bench():
-    """The benchmark script, imported as a module."""
-    spec = importlib.util.spec_from_file_location("pretrain_step_bench", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("pretrain_step_bench")
 
 
 def test_full_step_table_and_json(bench, tmp_path):

@@ -10,53 +10,21 @@ far fewer than MP3S's real tasks get (hundreds of thousands), and 12 epochs
 are not enough for whitened inputs.
 """
 
-import os
+import json
 
 import pytest
 import torch
-import torch.nn as nn
-from speechbrain.dataio.dataset import DynamicItemDataset
 
-from summary_ssl.lobes.encoders.conformer import ConformerEncoder
-from summary_ssl.lobes.encoders.wav2vec2 import Wav2Vec2Encoder
-from summary_ssl.lobes.frontends import FbankCNNFrontEnd
-from summary_ssl.pretrained import export_encoder
-from summary_ssl.probes.brain import fit_probe
-from summary_ssl.probes.classification import ClassifierProbeBrain
 from summary_ssl.probes.data import loader_options
-from summary_ssl.probes.protocols import load_hparams
-
-YAML = os.path.join(
-    os.path.dirname(__file__),
-    "..",
-    "..",
-    "recipes",
-    "MP3S",
-    "SLURP",
-    "IC",
-    "hparams",
-    "linear.yaml",
+from tests.probe_helpers import (
+    fit_synthetic_probe,
+    labelled_dataset,
+    layer_sum_encoder,
 )
+
 LAYERS, DIM, FRAMES, CLASSES = 4, 32, 6, 4
 LABEL_LAYER = 2
 OFFSET, SCALE = 300.0, 40.0
-
-
-class SyntheticLayers(nn.Module):
-    """A frozen 'encoder' whose ``num_layers`` layers of ``frames`` x
-    ``out_dim`` features are stored in the waveform."""
-
-    def __init__(self, num_layers=LAYERS, frames=FRAMES, out_dim=DIM):
-        super().__init__()
-        self.num_layers, self.frames, self.out_dim = num_layers, frames, out_dim
-
-    def forward(self, wavs, wav_lens):
-        shape = (wavs.shape[0], self.num_layers, self.frames, self.out_dim)
-        hidden = wavs.view(shape)
-        return hidden.transpose(0, 1).contiguous(), torch.ones(len(wavs))
-
-    def fingerprint(self):
-        return {"features": "synthetic"}
 
 
 def synthetic_split(n, gen, centroids):
@@ -64,60 +32,34 @@ def synthetic_split(n, gen, centroids):
     labels = torch.arange(n) % CLASSES
     z = torch.randn(n, LAYERS, FRAMES, DIM, generator=gen)
     z[:, LABEL_LAYER] += centroids[labels][:, None, :]
-    x = OFFSET + SCALE * z
-    data = {
-        f"u{i}": {"sig": x[i].flatten(), "label": int(labels[i])}
-        for i in range(n)
-    }
-    dataset = DynamicItemDataset(data)
-    dataset.add_dynamic_item(
-        lambda label: torch.tensor([label]), "label", "label_encoded"
-    )
-    dataset.set_output_keys(["id", "sig", "label_encoded"])
-    return dataset
+    return labelled_dataset(OFFSET + SCALE * z, labels)
 
 
 @pytest.fixture(scope="module")
 def ssl_folder(tmp_path_factory):
     """An exported encoder with the synthetic shape (3 layers + input,
     32-d), so the YAML builds a layer sum of the right size."""
-    model = Wav2Vec2Encoder(
-        FbankCNNFrontEnd(n_mels=40, channels=[8, 4]),
-        ConformerEncoder(3, DIM, 64, 4, kernel_size=3),
-        d_model=DIM,
-    )
-    return str(export_encoder(model, tmp_path_factory.mktemp("encoder")))
+    return layer_sum_encoder(tmp_path_factory.mktemp("encoder"), 3, DIM)
 
 
 @pytest.mark.parametrize("protocol", ["mp3s", "fast"])
 def test_linear_probe_finds_the_label_layer(tmp_path, ssl_folder, protocol):
     """>= 95 % test accuracy, and most of the layer weight on the layer
     that holds the label."""
-    torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(0)
     centroids = 0.6 * torch.randn(CLASSES, DIM, generator=gen)
     datasets = {
         name: synthetic_split(n, gen, centroids)
         for name, n in (("train", 400), ("valid", 40), ("test", 80))
     }
-    hparams, _ = load_hparams(
-        YAML,
-        {
-            "protocol": protocol,
-            "data_folder": "/unused",
-            "ssl_folder": ssl_folder,
-            "output_folder": str(tmp_path),
-            "number_of_epochs": 20,
-            "num_workers": 0,
-        },
-    )
-    hparams["modules"]["extractor"] = SyntheticLayers()
-    brain = fit_probe(
-        ClassifierProbeBrain,
-        hparams,
-        {"device": "cpu", "noprogressbar": True},
+    brain, hparams = fit_synthetic_probe(
         datasets,
         CLASSES,
+        (LAYERS, FRAMES, DIM),
+        ssl_folder,
+        tmp_path,
+        protocol=protocol,
+        number_of_epochs=20,
     )
     brain.evaluate(
         datasets["test"],
@@ -126,8 +68,6 @@ def test_linear_probe_finds_the_label_layer(tmp_path, ssl_folder, protocol):
         progressbar=False,
     )
     with open(tmp_path / "metrics.json", encoding="utf-8") as f:
-        import json
-
         result = json.load(f)
     weights = result["layer_weights"]
     assert result["metrics"]["accuracy"] >= 95.0, result

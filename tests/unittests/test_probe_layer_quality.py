@@ -24,36 +24,18 @@ spread over the others (docs/experiments.md, 2026-12-06).
 """
 
 import json
-import os
 
 import pytest
 import torch
-from speechbrain.dataio.dataset import DynamicItemDataset
 
-from summary_ssl.lobes.encoders.conformer import ConformerEncoder
-from summary_ssl.lobes.encoders.wav2vec2 import Wav2Vec2Encoder
-from summary_ssl.lobes.frontends import FbankCNNFrontEnd
-from summary_ssl.pretrained import export_encoder
-from summary_ssl.probes.brain import fit_probe
-from summary_ssl.probes.classification import (
-    ClassifierProbeBrain,
-    evaluate_classifier,
-)
+from summary_ssl.probes.classification import evaluate_classifier
 from summary_ssl.probes.layer_reference import layer_accuracies
-from summary_ssl.probes.protocols import load_hparams
-from tests.unittests.test_probe_layer_choice import SyntheticLayers
-
-YAML = os.path.join(
-    os.path.dirname(__file__),
-    "..",
-    "..",
-    "recipes",
-    "MP3S",
-    "SLURP",
-    "IC",
-    "hparams",
-    "linear.yaml",
+from tests.probe_helpers import (
+    fit_synthetic_probe,
+    labelled_dataset,
+    layer_sum_encoder,
 )
+
 LAYERS, DIM, FRAMES, CLASSES = 5, 32, 4, 4
 SIZES = (("train", 400), ("valid", 200), ("test", 400))
 OFFSET, SCALE = 300.0, 40.0
@@ -73,16 +55,7 @@ def synthetic_task(signal, seed=0):
         for layer, scale in enumerate(signal):
             z[:, layer] += scale * centroids[layer][y][:, None, :]
         x = OFFSET + SCALE * z
-        data = {
-            f"u{i}": {"sig": x[i].flatten(), "label": int(y[i])}
-            for i in range(n)
-        }
-        dataset = DynamicItemDataset(data)
-        dataset.add_dynamic_item(
-            lambda label: torch.tensor([label]), "label", "label_encoded"
-        )
-        dataset.set_output_keys(["id", "sig", "label_encoded"])
-        datasets[name] = dataset
+        datasets[name] = labelled_dataset(x, y)
         pooled[name], labels[name] = x.mean(dim=2), y
     return datasets, pooled, labels
 
@@ -91,35 +64,19 @@ def synthetic_task(signal, seed=0):
 def ssl_folder(tmp_path_factory):
     """An exported encoder of the synthetic shape (4 layers + input,
     32-d), so the YAML builds a layer sum of the right size."""
-    model = Wav2Vec2Encoder(
-        FbankCNNFrontEnd(n_mels=40, channels=[8, 4]),
-        ConformerEncoder(4, DIM, 64, 4, kernel_size=3),
-        d_model=DIM,
-    )
-    return str(export_encoder(model, tmp_path_factory.mktemp("encoder")))
+    return layer_sum_encoder(tmp_path_factory.mktemp("encoder"), 4, DIM)
 
 
 def fast_probe(datasets, ssl_folder, output_folder):
     """Trains and tests the recipe's fast linear probe; returns its
     metrics.json (test accuracy, layer weights, reference)."""
-    torch.set_num_threads(1)
-    hparams, _ = load_hparams(
-        YAML,
-        {
-            "protocol": "fast",
-            "data_folder": "/unused",
-            "ssl_folder": ssl_folder,
-            "output_folder": str(output_folder),
-            "num_workers": 0,
-        },
-    )
-    hparams["modules"]["extractor"] = SyntheticLayers(LAYERS, FRAMES, DIM)
-    brain = fit_probe(
-        ClassifierProbeBrain,
-        hparams,
-        {"device": "cpu", "noprogressbar": True},
+    brain, hparams = fit_synthetic_probe(
         datasets,
         CLASSES,
+        (LAYERS, FRAMES, DIM),
+        ssl_folder,
+        output_folder,
+        protocol="fast",
     )
     evaluate_classifier(brain, hparams, datasets)
     with open(output_folder / "metrics.json", encoding="utf-8") as f:

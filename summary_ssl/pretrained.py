@@ -75,6 +75,13 @@ def build_encoder(folder, random_init=False):
     Returns
     -------
     torch.nn.Module
+
+    Raises
+    ------
+    FileNotFoundError
+        When a file of the folder is missing.
+    ValueError
+        When the weights do not fit the architecture.
     """
     folder = pathlib.Path(folder)
     for name in (HPARAMS,) + (() if random_init else (WEIGHTS,)):
@@ -87,7 +94,15 @@ def build_encoder(folder, random_init=False):
         model = load_hyperpyyaml(f)["wav2vec2"]
     if not random_init:
         state = torch.load(folder / WEIGHTS, map_location="cpu")
-        model.load_state_dict(state)
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as err:  # missing/unexpected keys, shapes
+            first = " ".join(str(err).strip().splitlines()[:3])
+            raise ValueError(
+                f"{folder}: {WEIGHTS} does not match the encoder that "
+                f"{HPARAMS} builds (was the folder mixed from two "
+                f"exports?): {first}"
+            ) from err
     return model
 
 

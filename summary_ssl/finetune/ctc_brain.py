@@ -48,45 +48,11 @@ from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.metric_stats import ErrorRateStats
 
 from summary_ssl.lobes.augment.span_masking import compute_span_mask
-from summary_ssl.pretrained import build_encoder
 from summary_ssl.probes.asr import error_rates
 
 logger = logging.getLogger(__name__)
 
 DECODERS = ("greedy", "beam")
-
-
-def load_encoder(folder, random_init=False):
-    """:func:`summary_ssl.pretrained.build_encoder`, with a clear error
-    when the weights do not fit the architecture.
-
-    Arguments
-    ---------
-    folder : str
-        An exported encoder folder.
-    random_init : bool
-        Build the architecture with fresh weights (the baseline).
-
-    Returns
-    -------
-    torch.nn.Module
-
-    Example
-    -------
-    >>> load_encoder("/no/such/folder")
-    Traceback (most recent call last):
-    ...
-    FileNotFoundError: /no/such/folder/hyperparams.yaml not found: ...
-    """
-    try:
-        return build_encoder(folder, random_init=random_init)
-    except RuntimeError as err:  # load_state_dict: missing/unexpected keys
-        first = str(err).strip().splitlines()
-        raise ValueError(
-            f"{folder}: wav2vec2.ckpt does not match the encoder that "
-            f"hyperparams.yaml builds (was the folder mixed from two "
-            f"exports?): {' '.join(first[:3])}"
-        ) from err
 
 
 def peak_memory_mib(device):

@@ -41,11 +41,11 @@ from summary_ssl.finetune.adaptation import AdaptedEncoder
 from summary_ssl.finetune.ctc_brain import (
     DECODERS,
     CTCFineTuneBrain,
-    load_encoder,
     write_results,
 )
 from summary_ssl.finetune.finetuned_model import export_finetuned
 from summary_ssl.finetune.tokens import build_tokenizer, filter_csv
+from summary_ssl.pretrained import build_encoder
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ def main(argv=None):
     )
     # The encoder first: a missing or mismatched folder fails before any
     # data preparation.
-    encoder = load_encoder(hparams["encoder_folder"], hparams["random_init"])
+    encoder = build_encoder(hparams["encoder_folder"], hparams["random_init"])
     csvs = {}
     run_on_main(lambda: csvs.update(prepare_csvs(hparams)))
     if not csvs:  # other ranks: the files are there

@@ -2,9 +2,10 @@
 
     python tools/update_measured_throughput.py [--check]
 
-reads the benchmark output of this checkout (``benchmarks/gpu_runs/*.json``,
-``benchmarks/*.json`` and the step tables of ``benchmarks/RESULTS.md``),
-probes the planner's FLOPs of each measured model, and writes
+reads the benchmark output of this checkout (``benchmarks/gpu_runs/*.json``
+and ``benchmarks/*.json``: the step benchmark's JSON; its markdown tables in
+``RESULTS.md`` are for people and never parsed), probes the planner's FLOPs
+of each measured model from this checkout's YAMLs, and writes
 ``summary_ssl/budget/data/measured_throughput.json``, the file the planner
 reads (installed wheels included). Run it after adding a GPU run under
 ``benchmarks/``; ``--check`` only tells whether the file is up to date
@@ -27,32 +28,35 @@ from summary_ssl.budget.throughput import MEASURED_THROUGHPUT, planner_flops
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
+def _folder(bench):
+    """``bench`` as a Path, ``BENCH`` when None."""
+    return Path(bench) if bench is not None else BENCH
+
+
 def benchmark_sources(bench=None):
-    """The benchmark output of a checkout: ``gpu_runs/*.json``, ``*.json``,
-    then ``RESULTS.md`` (its tables of the same runs are read once: see
+    """The benchmark output of a checkout: ``gpu_runs/*.json``, then
+    ``*.json`` (a run found in both is read once: see
     :func:`load_measurements`).
 
     Arguments
     ---------
     bench : str or Path, optional
-        The ``benchmarks`` folder (default: this checkout's).
+        The ``benchmarks`` folder (default: this checkout's, ``BENCH``).
 
     Returns
     -------
     list of Path
     """
-    bench = Path(bench) if bench is not None else BENCH
-    paths = sorted(bench.glob("gpu_runs/*.json")) + sorted(bench.glob("*.json"))
-    paths += [bench / "RESULTS.md"]
-    return [p for p in paths if p.is_file()]
+    bench = _folder(bench)
+    return sorted(bench.glob("gpu_runs/*.json")) + sorted(bench.glob("*.json"))
 
 
 def measured_throughput_table(bench=None):
     """The content of :data:`MEASURED_THROUGHPUT`: every GPU cell of the
     benchmark output of a checkout (:func:`benchmark_sources`), with its
     source relative to the repository and the planner's FLOPs per
-    audio-second of its model (:func:`planner_flops`, probed here, where
-    the recipe YAMLs are).
+    audio-second of its model (:func:`planner_flops`, probed from this
+    checkout's recipe YAMLs).
 
     :func:`main` writes it; a test checks that
     the shipped file equals it.
@@ -60,7 +64,7 @@ def measured_throughput_table(bench=None):
     Arguments
     ---------
     bench : str or Path, optional
-        The ``benchmarks`` folder (default: this checkout's).
+        As in :func:`benchmark_sources`.
 
     Returns
     -------
@@ -68,12 +72,17 @@ def measured_throughput_table(bench=None):
         ``about``, ``sources`` (relative paths) and ``measurements`` (one
         dictionary of :class:`Measurement` fields per cell).
     """
-    bench = Path(bench) if bench is not None else BENCH
+    bench = _folder(bench)
     root = bench.resolve().parent
     paths = benchmark_sources(bench)
     cells = []
     for cell in load_measurements(paths):
-        cell.planner_flops = planner_flops(cell)
+        # Probed again from this checkout's YAML, so the shipped cells all
+        # follow the planner's current count; the count a run recorded is
+        # kept only where its YAML is gone.
+        recorded, cell.planner_flops = cell.planner_flops, None
+        probed = planner_flops(cell, root)
+        cell.planner_flops = recorded if probed is None else probed
         cell.source = Path(cell.source).resolve().relative_to(root).as_posix()
         cells.append(dataclasses.asdict(cell))
     return {

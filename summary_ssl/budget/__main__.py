@@ -43,7 +43,7 @@ from summary_ssl.budget.measurements import load_measurements
 from summary_ssl.budget.planner import WIDTHS, override_line, plan
 from summary_ssl.budget.recipe import Recipe, ScheduleError
 from summary_ssl.budget.report import format_plan, format_report
-from summary_ssl.budget.throughput import default_sources
+from summary_ssl.budget.throughput import default_sources, fill_planner_flops
 
 
 def _parser():
@@ -77,10 +77,17 @@ def _parser():
     option(
         "measurements",
         nargs="*",
-        help="benchmark JSON / markdown files (default: the measurements "
-        "shipped with the package, summary_ssl/budget/data/"
-        "measured_throughput.json, which tools/update_measured_throughput.py "
-        "writes from benchmarks/)",
+        help="step benchmark JSON files (pretrain_step_bench.py --json; "
+        "default: the measurements shipped with the package, "
+        "summary_ssl/budget/data/measured_throughput.json, which "
+        "tools/update_measured_throughput.py writes from benchmarks/)",
+    )
+    option(
+        "recipes-root",
+        help="with --measurements: the checkout the benchmark ran in, "
+        "whose YAMLs give the measured models' FLOP count as the planner "
+        "counts it (default: the current folder); where a YAML is not "
+        "found, the benchmark's own count is used",
     )
     option(
         "usd-per-gpu-hour",
@@ -133,6 +140,8 @@ PLANNER_ONLY = ("plot", "widths", "frames_per_param")
 
 def _refuse_unused(args, parser):
     """Options the chosen mode would ignore are errors."""
+    if args.recipes_root is not None and args.measurements is None:
+        parser.error("--recipes-root: only read with --measurements")
     if args.budget_gpu_hours is None:
         unused = [name for name in PLANNER_ONLY if vars(args)[name]]
         why = "only the planner uses it: add --budget-gpu-hours"
@@ -176,10 +185,14 @@ def main(argv=None):
         recipe = Recipe(args.hparams, overrides)
     except KeyError as error:  # hyperpyyaml: a nested key the YAML lacks
         raise SystemExit(f"bad override: {error}") from error
-    sources = args.measurements
-    if sources is None:
-        sources = default_sources()
-    measurements = load_measurements(sources)
+    if args.measurements is None:
+        measurements = load_measurements(default_sources())
+    else:
+        try:
+            measurements = load_measurements(args.measurements)
+        except ValueError as error:
+            raise SystemExit(str(error)) from error
+        fill_planner_flops(measurements, args.recipes_root or ".")
     try:
         result, text = _run(args, recipe, measurements)
     except ScheduleError as error:

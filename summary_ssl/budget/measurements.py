@@ -4,8 +4,9 @@ output, as the planner plans with them.
 :func:`load_measurements` reads the table the package ships
 (``summary_ssl/budget/data/measured_throughput.json``, written by
 ``tools/update_measured_throughput.py``), or the files named with
-``--measurements``: the benchmark's JSON (``--json``) or its markdown
-tables. CPU smoke runs and SpeechBrain's baseline are left out.
+``--measurements``: the benchmark's JSON (``--json``; its markdown tables
+are for people, never parsed). CPU smoke runs and SpeechBrain's baseline
+are left out.
 
 Authors
 -------
@@ -14,7 +15,6 @@ Authors
 
 import dataclasses
 import json
-import re
 from pathlib import Path
 
 from summary_ssl.budget.hardware import gpu_kind
@@ -52,7 +52,7 @@ class Measurement:
     recipe_dir: str = DEFAULT_RECIPE_DIR  # relative to the repository
     overrides: dict = None  # the model's YAML overrides (None: unknown)
     # The planner's FLOPs per audio-second of the model (None: probe the
-    # YAML; see planner_flops).
+    # YAML with budget.throughput.planner_flops(cell, recipe_root)).
     planner_flops: float = None
 
     @property
@@ -81,10 +81,9 @@ class Measurement:
 
 
 def load_measurements(paths):
-    """Every GPU pretraining-step cell in ``paths`` (the benchmark's JSON
-    or markdown, or a table like :data:`MEASURED_THROUGHPUT`); a cell found
-    again (the same run's table pasted into markdown) is kept once, from
-    the first file that has it.
+    """Every GPU pretraining-step cell in ``paths`` (the benchmark's JSON,
+    or a table like :data:`MEASURED_THROUGHPUT`); a cell found again (the
+    same run named twice) is kept once, from the first file that has it.
 
     Arguments
     ---------
@@ -93,18 +92,24 @@ def load_measurements(paths):
     Returns
     -------
     list of Measurement
+
+    Raises
+    ------
+    ValueError
+        For a file that is not JSON (e.g. the benchmark's markdown).
     """
     found, seen = [], set()
     for path in map(Path, paths):
-        text = path.read_text(encoding="utf-8")
-        if path.suffix == ".json":
-            data = json.loads(text)
-            if "measurements" in data:  # a measured_throughput_table
-                cells = [Measurement(**c) for c in data["measurements"]]
-            else:
-                cells = _from_json(data, str(path))
+        if path.suffix != ".json":
+            raise ValueError(
+                f"{path}: measurements are read from the step benchmark's "
+                "JSON (pretrain_step_bench.py --json), not from its tables"
+            )
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if "measurements" in data:  # a measured_throughput_table
+            cells = [Measurement(**c) for c in data["measurements"]]
         else:
-            cells = _from_markdown(text, str(path))
+            cells = _from_json(data, str(path))
         for cell in cells:
             key = (
                 cell.date,
@@ -153,6 +158,7 @@ def _from_json(data, source):
                 audio_s=float(cell.get("audio_s", 0.0)),
                 recipe_dir=meta.get("recipe_dir_rel", DEFAULT_RECIPE_DIR),
                 overrides=_model_overrides(overrides),
+                planner_flops=cell.get("planner_flops"),
             )
         )
     return found
@@ -164,93 +170,3 @@ def _compiled(cell, meta):
     if "mode" in cell:
         return cell["mode"] == "compiled"
     return bool(meta.get("compile"))
-
-
-_RUN = re.compile(r"^#+ Full pretraining step")
-
-
-_LENGTH = re.compile(
-    r"^#+ L = ([0-9.]+) s(?:: (\d+) utterances per micro-batch, "
-    r"([0-9.]+) s of real audio)?"
-)
-
-
-_PEAK = re.compile(r"/ ([0-9.]+) TFLOP/s\s*$")
-
-
-def _from_markdown(text, source):
-    """Cells of the tables ``pretrain_step_bench.py`` prints (its header
-    gives the device, date, precision, compile mode, the overrides and the
-    MFU's peak)."""
-    found, run, length, columns = [], None, None, None
-    for line in text.splitlines():
-        line = line.strip()
-        if _RUN.match(line):
-            cpu = "CPU SMOKE" in line
-            run = None if cpu else {"precision": "bf16", "compiled": False}
-            length = columns = None
-        elif run is None:
-            continue
-        elif line.startswith("- device:"):
-            run["device_name"] = line.split(":", 1)[1].strip()
-            run["gpu"] = gpu_kind(run["device_name"])
-        elif line.startswith("- date:"):
-            run["date"] = line.split(":", 1)[1].strip()
-        elif line.startswith("- models:") and " in " in line:
-            run["recipe_dir"] = line.split(" in ", 1)[1].split()[0]
-        elif line.startswith("- overrides: ours none"):
-            run["overrides"] = {}
-        elif line.startswith("- step:"):
-            run["precision"] = line.split(":", 1)[1].split()[0].strip(";")
-            run["compiled"] = "compile: no" not in line
-        elif line.startswith("- MFU:") and _PEAK.search(line):
-            run["peak"] = float(_PEAK.search(line).group(1))
-        elif _LENGTH.match(line):
-            match = _LENGTH.match(line)
-            length = float(match.group(1))
-            run["batch"] = int(match.group(2) or 0)
-            run["audio_s"] = float(match.group(3) or 0.0)
-        elif line.startswith("| model"):
-            columns = [c.strip() for c in line.strip("|").split("|")]
-        elif line.startswith("|") and columns and length is not None:
-            cell = _markdown_row(line, columns, run, length, source)
-            if cell is not None:
-                found.append(cell)
-    return found
-
-
-_LABEL = re.compile(r"^(\S+) \((eager|compiled)\)$")
-
-
-def _markdown_row(line, columns, run, length, source):
-    values = dict(zip(columns, (c.strip() for c in line.strip("|").split("|"))))
-    model = values.get("model", "")
-    compiled = run["compiled"]
-    label = _LABEL.match(model)  # "name (mode)" when a run has both modes
-    if label:
-        model, compiled = label.group(1), label.group(2) == "compiled"
-    if not run.get("gpu") or model in BASELINE_MODELS or set(model) <= {"-"}:
-        return None
-    try:
-        audio = float(values["audio-s/s"])
-        mfu_pct = float(values["MFU %"])
-        params_m = float(values["params M"])
-    except (KeyError, ValueError):  # OOM, skipped, ERR
-        return None
-    return Measurement(
-        source=source,
-        gpu=run["gpu"],
-        model=model,
-        utterance_seconds=length,
-        audio_s_per_s=audio,
-        tflops=mfu_pct / 100.0 * run.get("peak", 800.0),
-        params_m=params_m,
-        precision=run["precision"],
-        compiled=compiled,
-        date=run.get("date", ""),
-        device_name=run.get("device_name", ""),
-        batch=run.get("batch", 0),
-        audio_s=run.get("audio_s", 0.0),
-        recipe_dir=run.get("recipe_dir", DEFAULT_RECIPE_DIR),
-        overrides=run.get("overrides"),
-    )

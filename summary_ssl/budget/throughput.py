@@ -31,7 +31,8 @@ benchmark's own count (which includes the padding it executes and the
 layers layerdrop skips, and divides by 800 TFLOP/s). CPU smoke runs are
 ignored. The shipped file keeps that FLOP count of each cell
 (``planner_flops``), so an installed package, which has no recipe YAMLs,
-counts the utilisation as the checkout does.
+counts the utilisation as the checkout does; the package never reads a
+recipe YAML or ``benchmarks/`` on its own (:func:`planner_flops`).
 
 Authors
 -------
@@ -47,7 +48,6 @@ from summary_ssl.budget.measurements import Measurement  # noqa: F401 (doctests)
 from summary_ssl.budget.probe import probe_layers
 from summary_ssl.budget.recipe import Recipe, utterances_per_batch
 
-REPO = Path(__file__).resolve().parents[2]
 # The measurements shipped with the package (written by
 # tools/update_measured_throughput.py).
 DATA = Path(__file__).resolve().parent / "data"
@@ -78,15 +78,43 @@ def _probed_flops(yaml, overrides, batch, utterance_seconds):
     return probe.flops_per_audio_second()
 
 
-def planner_flops(measurement):
+def planner_flops(measurement, recipe_root=None):
     """The planner's FLOPs per audio-second of a measured model: the count
-    the cell carries (``planner_flops``, in the shipped measurements), else
-    its YAML (``recipe_dir/model.yaml`` of this checkout, with the run's
-    overrides) probed at the cell's batch and mean real utterance length;
-    None when the YAML or its overrides are unknown here."""
+    the cell carries (``planner_flops``: the shipped measurements), else,
+    when ``recipe_root`` is given, its YAML
+    (``recipe_root/recipe_dir/model.yaml``, with the run's overrides)
+    probed at the cell's batch and mean real utterance length.
+    None when neither is known: the package itself never looks for recipe
+    YAMLs, so an installed wheel and a checkout count alike.
+
+    Arguments
+    ---------
+    measurement : summary_ssl.budget.measurements.Measurement
+    recipe_root : str or Path, optional
+        The checkout the benchmark ran in (its ``recipe_dir`` is relative
+        to it).
+
+    Returns
+    -------
+    float or None
+
+    Example
+    -------
+    >>> m = Measurement("x.json", "H100", "m", 12.5, 2000.0, 120.0, 150.0,
+    ...                 "bf16", False, planner_flops=42e9)
+    >>> planner_flops(m)
+    42000000000.0
+    >>> m.planner_flops = None
+    >>> planner_flops(m) is None  # no YAML asked for
+    True
+    """
     if measurement.planner_flops is not None:
         return measurement.planner_flops
-    yaml = REPO / measurement.recipe_dir / f"{measurement.model}.yaml"
+    if recipe_root is None:
+        return None
+    yaml = (
+        Path(recipe_root) / measurement.recipe_dir / f"{measurement.model}.yaml"
+    )
     if measurement.overrides is None or not yaml.is_file():
         return None
     length = measurement.mean_utterance_seconds
@@ -100,12 +128,32 @@ def planner_flops(measurement):
         return None
 
 
+def fill_planner_flops(measurements, recipe_root):
+    """Gives every cell without a planner FLOP count the one probed from
+    its YAML under ``recipe_root`` (:func:`planner_flops`), in place.
+
+    Arguments
+    ---------
+    measurements : list of Measurement
+    recipe_root : str or Path
+        The checkout the benchmark ran in.
+
+    Returns
+    -------
+    list of Measurement
+        The same list.
+    """
+    for cell in measurements:
+        cell.planner_flops = planner_flops(cell, recipe_root)
+    return measurements
+
+
 def measured_mfu(measurement, flops_per_s=None):
     """Utilisation of a measured cell as the planner counts it: real
     audio-seconds per second x the planner's FLOPs per audio-second of
     the model (``flops_per_s``, default :func:`planner_flops`) over the
-    GPU's spec-sheet dense peak. Without a planner count (the model's YAML
-    is not in this checkout), the benchmark's own FLOP count is used.
+    GPU's spec-sheet dense peak. Without a planner count (a benchmark JSON
+    whose YAMLs were not found), the benchmark's own FLOP count is used.
 
     Arguments
     ---------
@@ -245,37 +293,37 @@ def select_throughput(
             f"{audio:,.0f} audio-s/s at {lengths} s utterances "
             f"({_sources(same)})",
         )
+
+    def from_cells(kind, group, prefix, applied_to):
+        value = _mfu_by_length(group, utterance_seconds, mfu_of)
+        names = ", ".join(sorted({m.model for m in group}))
+        gpus = ", ".join(sorted({m.gpu for m in group}))
+        return from_mfu(
+            kind,
+            value,
+            f"{prefix}MFU {value:.1%} measured for {names} ({_mode(group)}) "
+            f"on {gpus} ({_sources(group)}), applied to {applied_to}FLOPs"
+            + _other_models_note(group, recipe_name),
+        )
+
     others = _eager_first([m for m in cells if m.model == recipe_name] or cells)
     if others:
-        value = _mfu_by_length(others, utterance_seconds, mfu_of)
-        names = ", ".join(sorted({m.model for m in others}))
-        return from_mfu(
-            "measured-mfu",
-            value,
-            f"MFU {value:.1%} measured for {names} ({_mode(others)}) on "
-            f"{gpu} ({_sources(others)}), applied to this model's FLOPs"
-            + _other_models_note(others, recipe_name),
-        )
+        return from_cells("measured-mfu", others, "", "this model's ")
     elsewhere = [m for m in usable if m.model == recipe_name] or usable
     elsewhere = _eager_first(elsewhere)
     if elsewhere:
-        value = _mfu_by_length(elsewhere, utterance_seconds, mfu_of)
-        names = ", ".join(sorted({m.model for m in elsewhere}))
-        gpus = ", ".join(sorted({m.gpu for m in elsewhere}))
-        return from_mfu(
+        return from_cells(
             "extrapolated",
-            value,
-            f"EXTRAPOLATED: no measurement on {gpu}; MFU {value:.1%} "
-            f"measured for {names} ({_mode(elsewhere)}) on {gpus} "
-            f"({_sources(elsewhere)}), applied to the {gpu}'s dense peak "
-            f"({spec.peak_tflops(precision):g} TFLOP/s) and this model's "
-            "FLOPs" + _other_models_note(elsewhere, recipe_name),
+            elsewhere,
+            f"EXTRAPOLATED: no measurement on {gpu}; ",
+            f"the {gpu}'s dense peak ({spec.peak_tflops(precision):g} "
+            "TFLOP/s) and this model's ",
         )
     return from_mfu(
         "assumed",
         DEFAULT_MFU,
         f"ASSUMED MFU {DEFAULT_MFU:.0%}: no GPU measurement of a pretraining "
-        "step (benchmarks/gpu_runs/*.json, benchmarks/RESULTS.md)",
+        "step (the shipped measured_throughput.json, or --measurements)",
     )
 
 

@@ -4,6 +4,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from summary_ssl.budget.__main__ import main
 from summary_ssl.budget.hardware import DEFAULT_MFU
 from summary_ssl.budget.recipe import Recipe
 from tests.unittests.test_budget_planner import _write_runs
-from tools.toy import PRETRAIN_RECIPE
+from tools.toy import PRETRAIN_RECIPE, REPO
 
 HPARAMS = PRETRAIN_RECIPE / "hparams"
 YAMLS = ("summarymixing_w2v2", "flash_conformer_w2v2", "mhsa_conformer_w2v2")
@@ -102,21 +103,41 @@ def test_budget_proposals_refuse_teacher_student_recipes():
 
 
 def test_cli_uses_measured_throughput(tmp_path, capsys):
+    """A benchmark JSON given with --measurements is used; its markdown
+    tables are refused with the reason; --recipes-root names the checkout
+    where a run without the planner's FLOP count finds its YAML (other
+    sizes then use the planner's count), and alone it is refused."""
+    yaml = str(HPARAMS / "summarymixing_w2v2.yaml")
     recipe = Recipe(HPARAMS / "summarymixing_w2v2.yaml")
     runs = _write_runs(tmp_path, recipe.parameter_count() / 1e6)
-    result = main(
-        [
-            str(HPARAMS / "summarymixing_w2v2.yaml"),
-            "--utterance-seconds=5",
-            "--measurements",
-            str(runs["cuda"][1]),  # the markdown tables
-        ]
-    )
+    json_run, markdown_run = map(str, runs["cuda"])
+    result = main([yaml, "--utterance-seconds=5", "--measurements", json_run])
     text = capsys.readouterr().out
     assert result["throughput"]["kind"] == "measured"
     assert result["throughput"]["audio_seconds_per_second_per_gpu"] == 2000
     assert "measured: summarymixing_w2v2 on H100" in text
     assert "ASSUMED" not in text
+    with pytest.raises(SystemExit, match="step benchmark's JSON"):
+        main([yaml, "--measurements", markdown_run])
+    with pytest.raises(SystemExit):
+        main([yaml, "--recipes-root", str(REPO)])
+    assert "--recipes-root: only read with" in capsys.readouterr().err
+
+    # The benchmark's own count differs from the planner's (it counts the
+    # padding it runs, say): twice it, in this run.
+    run = json.loads(Path(json_run).read_text())
+    for cell in run["results"]:
+        cell["tflops"] *= 2
+    Path(json_run).write_text(json.dumps(run))
+    smaller = [yaml, "--d_model=512", "--utterance-seconds=5"]
+    elsewhere = main(  # no YAML there: the benchmark's count
+        [*smaller, "--measurements", json_run, "--recipes-root", str(tmp_path)]
+    )["throughput"]
+    probed = main(
+        [*smaller, "--measurements", json_run, "--recipes-root", str(REPO)]
+    )["throughput"]
+    assert elsewhere["kind"] == probed["kind"] == "measured-mfu"
+    assert elsewhere["mfu"] == pytest.approx(2 * probed["mfu"], rel=0.05)
 
 
 def test_cli_plans_a_budget_with_a_plot(tmp_path):

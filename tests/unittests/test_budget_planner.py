@@ -1,5 +1,6 @@
 """Budget planner: proposals that fit, slim deeper than wide at equal FLOPs,
-and throughput read from the benchmark's own JSON and markdown output."""
+and throughput read from the benchmark's own JSON output (never from its
+markdown tables)."""
 
 import shlex
 from pathlib import Path
@@ -20,6 +21,7 @@ from summary_ssl.budget.recipe import Recipe, audio_seconds_per_step
 from summary_ssl.budget.throughput import (
     MEASURED_THROUGHPUT,
     default_sources,
+    fill_planner_flops,
     measured_mfu,
     planner_flops,
     select_throughput,
@@ -183,14 +185,17 @@ def _write_runs(tmp_path, params_m):
     return paths
 
 
-@pytest.mark.parametrize("form", ["json", "markdown"])
-def test_measured_throughput_is_read_and_interpolated(form, tmp_path, base):
+def test_measured_throughput_is_read_and_interpolated(tmp_path, base):
     params = base.parameter_count()
     paths = _write_runs(tmp_path, params / 1e6)
-    index = 0 if form == "json" else 1
-    measured = load_measurements([paths["cuda"][index]])
+    measured = load_measurements([paths["cuda"][0]])
     assert {m.model for m in measured} == {"summarymixing_w2v2"}
-    assert load_measurements([paths["cpu"][index]]) == []  # smoke run
+    assert load_measurements([paths["cpu"][0]]) == []  # smoke run
+    with pytest.raises(ValueError, match="JSON"):  # tables are for people
+        load_measurements([paths["cuda"][1]])
+    # A run without the planner's count: none unless its checkout is named.
+    assert {planner_flops(m) for m in measured} == {None}
+    fill_planner_flops(measured, REPO)
 
     flops = 40e9
     same = select_throughput(
@@ -203,7 +208,7 @@ def test_measured_throughput_is_read_and_interpolated(form, tmp_path, base):
     # Other sizes: the measured utilisation in the planner's own count
     # (measured audio-s/s x the probed model's FLOPs per audio-second).
     at_five = [m for m in measured if m.utterance_seconds == 5.0]
-    model_flops = planner_flops(at_five[0])
+    model_flops = planner_flops(at_five[0], REPO)
     assert model_flops == pytest.approx(42e9, rel=0.1)
     mfu = 2000.0 * model_flops / 989.4e12
     assert measured_mfu(at_five[0]) == pytest.approx(mfu)
@@ -266,27 +271,27 @@ def test_shipped_measurements_are_those_of_the_benchmarks():
     """The shipped JSON is what tools/update_measured_throughput.py makes
     from this checkout's benchmarks/ (a run added there without rerunning
     it, or a change to the planner's FLOP count, fails here); each cell
-    is the one read from the benchmark's own output, once even where
-    RESULTS.md has the same run's table."""
+    is the one read from the benchmark's own JSON, and RESULTS.md's
+    tables are not read."""
     table = tool.measured_throughput_table()
     shipped = MEASURED_THROUGHPUT.read_text(encoding="utf-8")
     assert shipped == tool.render(table), (
         "run python tools/update_measured_throughput.py"
     )
-    assert "benchmarks/RESULTS.md" in table["sources"]
+    assert table["sources"] == ["benchmarks/gpu_runs/h100_2026-11-26_step.json"]
     read = load_measurements(tool.benchmark_sources())
     assert len(read) == len(table["measurements"])
     for cell, row in zip(read, load_measurements(default_sources())):
         assert Path(cell.source).name == Path(row.source).name
-        assert row.planner_flops == planner_flops(cell)
+        assert row.planner_flops == planner_flops(cell, REPO)
         row.source, row.planner_flops = cell.source, None
         assert row == cell
 
 
 def test_runs_with_eager_and_compiled_cells_are_told_apart(tmp_path):
     """A run of both modes (gpu_check.sh's) labels its rows 'model
-    (mode)' and its JSON cells carry 'mode': both readers keep the model
-    name and mark the compiled cells."""
+    (mode)' in its tables and its JSON cells carry 'mode': the reader
+    keeps the model name and marks the compiled cells."""
     bench = _bench()
     meta, cells = _run("cuda", 155.0)
     meta.update(compile=True, modes=["eager", "compiled"])
@@ -304,13 +309,10 @@ def test_runs_with_eager_and_compiled_cells_are_told_apart(tmp_path):
     for utt_s in (5.0, 12.5):
         group = [c for c in cells if c["utt_s"] == utt_s]
         text += "\n".join(bench.table_for_length(utt_s, group, args)) + "\n\n"
-    md_path = tmp_path / "both.md"
-    md_path.write_text(text)
     assert "| summarymixing_w2v2 (compiled) |" in text
-    for path in (json_path, md_path):
-        found = load_measurements([path])
-        assert {m.model for m in found} == {"summarymixing_w2v2"}
-        assert sorted(m.compiled for m in found) == [False, False, True, True]
-        fast = [m.audio_s_per_s for m in found if m.compiled]
-        slow = [m.audio_s_per_s for m in found if not m.compiled]
-        assert sorted(fast) == sorted(2 * a for a in slow)
+    found = load_measurements([json_path])
+    assert {m.model for m in found} == {"summarymixing_w2v2"}
+    assert sorted(m.compiled for m in found) == [False, False, True, True]
+    fast = [m.audio_s_per_s for m in found if m.compiled]
+    slow = [m.audio_s_per_s for m in found if not m.compiled]
+    assert sorted(fast) == sorted(2 * a for a in slow)

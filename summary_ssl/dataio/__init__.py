@@ -15,7 +15,9 @@ Each fills in the skeleton of :mod:`~summary_ssl.dataio.prepare_utils`
 (skip when already prepared, check every file, write the CSV and its
 exclusions) with its layout walk and its rows; file checks, exclusion
 reports and :func:`~summary_ssl.dataio.audio_checks.load_audio` are in
-:mod:`~summary_ssl.dataio.audio_checks`.
+:mod:`~summary_ssl.dataio.audio_checks`. The command line of every
+preparation (the recipes' ``*_prepare.py`` scripts) is built from its
+signature by :func:`~summary_ssl.dataio.prepare_cli.run_preparation_cli`.
 
 The synthetic toy corpus and its generator are the checkout's, not the
 package's: :mod:`tools.toy`.

@@ -9,13 +9,18 @@ every other exclusion.
 
 Example
 -------
->>> from tools.toy.corpus import TOY_CORPUS_DIR
+>>> import numpy as np, soundfile as sf
+>>> folder = getfixture("tmp_path") / "audio" / "book"
+>>> folder.mkdir(parents=True)
+>>> for name, seconds in (("a.flac", 1), ("b.wav", 12)):
+...     sf.write(folder / name, np.zeros(16000 * seconds), 16000)
 >>> csv = prepare_audio_folder(
-...     TOY_CORPUS_DIR + "/VoxCeleb1", getfixture("tmp_path"), "vox.csv",
+...     folder.parent, getfixture("tmp_path") / "csv", "vox.csv",
 ...     max_duration=10.0, progress=False,
 ... )
->>> os.path.basename(csv)
-'vox.csv'
+>>> from summary_ssl.dataio.prepare_utils import read_csv
+>>> [row["ID"] for row in read_csv(csv)]  # b is too long
+['book_a']
 
 Authors
  * summary_ssl contributors 2026
@@ -62,7 +67,8 @@ def prepare_audio_folder(
     min_duration, max_duration, sample_rate, resample, workers
         The audio checks (see :mod:`~summary_ssl.dataio.prepare_utils`).
     skip_prep, progress : bool
-        Return at once (the CSV file is ready); show a progress bar.
+        The options every preparation shares (see
+        :mod:`~summary_ssl.dataio.prepare_utils`).
     decode : bool
         Decode every file once, so files whose header is fine but whose
         data is corrupt are excluded (and counted) here rather than

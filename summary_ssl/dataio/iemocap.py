@@ -28,12 +28,28 @@ else.
 
 Example
 -------
->>> from tools.toy.corpus import TOY_CORPUS_DIR
->>> csvs = prepare_iemocap(
-...     TOY_CORPUS_DIR + "/IEMOCAP", getfixture("tmp_path"), progress=False
-... )
->>> sorted(csvs)
-['test', 'train', 'valid']
+A one-session release, its test speaker 1 (the woman) and its validation
+speaker the man:
+
+>>> import numpy as np, soundfile as sf
+>>> session = getfixture("tmp_path") / "IEMOCAP_full_release" / "Session1"
+>>> labels = session / "dialog" / "EmoEvaluation"
+>>> labels.mkdir(parents=True)
+>>> wavs = session / "sentences" / "wav" / "Ses01F_impro01"
+>>> wavs.mkdir(parents=True)
+>>> lines = []
+>>> for utt, emo in (("F000", "exc"), ("F001", "xxx"), ("M000", "sad")):
+...     utt = f"Ses01F_impro01_{utt}"
+...     sf.write(wavs / f"{utt}.wav", np.zeros(16000), 16000)
+...     lines.append(f"[0.5 - 1.5]\\t{utt}\\t{emo}\\t[2.5, 2.5, 2.5]\\n")
+>>> _ = (labels / "Ses01F_impro01.txt").write_text("".join(lines))
+>>> csvs = prepare_iemocap(session.parents[1], session.parents[1] / "csv",
+...                        sessions=(1,), test_speaker=1, progress=False)
+>>> from summary_ssl.dataio.prepare_utils import read_csv
+>>> [(row["ID"][-4:], row["emo"]) for row in read_csv(csvs["test"])]
+[('F000', 'hap')]
+>>> [(row["ID"][-4:], row["emo"]) for row in read_csv(csvs["valid"])]
+[('M000', 'sad')]
 
 Authors
  * summary_ssl contributors 2026
@@ -106,10 +122,9 @@ def prepare_iemocap(
     label_map : dict, optional
         Raw label -> class; labels not in it are skipped and counted.
         Defaults to :data:`LABEL_MAP`.
-    sample_rate, min_duration, max_duration, resample
-        The audio checks (see :mod:`~summary_ssl.dataio.prepare_utils`).
-    skip_prep, progress : bool
-        Return at once (the CSV files are ready); show progress bars.
+    sample_rate, min_duration, max_duration, resample, skip_prep, progress
+        The options every preparation shares (see
+        :mod:`~summary_ssl.dataio.prepare_utils`).
 
     Returns
     -------

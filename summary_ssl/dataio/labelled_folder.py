@@ -89,11 +89,9 @@ def prepare_labelled_folder(
         three or more.
     extensions : sequence of str
         Audio file extensions (case-insensitive).
-    sample_rate, min_duration, max_duration, resample
-        The audio checks (see :mod:`~summary_ssl.dataio.prepare_utils`);
-        every file is decoded.
-    skip_prep, progress : bool
-        Return at once (the CSV files are ready); show progress bars.
+    sample_rate, min_duration, max_duration, resample, skip_prep, progress
+        The options every preparation shares (see
+        :mod:`~summary_ssl.dataio.prepare_utils`); every file is decoded.
 
     Returns
     -------

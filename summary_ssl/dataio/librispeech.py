@@ -9,13 +9,20 @@ counted, logged and written to ``excluded_<split>.txt``.
 
 Example
 -------
->>> from tools.toy.corpus import TOY_CORPUS_DIR
+>>> import numpy as np, soundfile as sf
+>>> root = getfixture("tmp_path") / "LibriSpeech"
+>>> chapter = root / "dev-clean" / "84" / "121123"
+>>> chapter.mkdir(parents=True)
+>>> sf.write(chapter / "84-121123-0000.flac", np.zeros(16000), 16000)
+>>> _ = (chapter / "84-121123.trans.txt").write_text("84-121123-0000 GO\\n")
 >>> csvs = prepare_librispeech(
-...     TOY_CORPUS_DIR + "/LibriSpeech", getfixture("tmp_path"),
-...     splits=["dev-clean"], progress=False,
+...     root, getfixture("tmp_path") / "csv", splits=["dev-clean"],
+...     progress=False,
 ... )
->>> sorted(csvs)
-['dev-clean']
+>>> from summary_ssl.dataio.prepare_utils import read_csv
+>>> read_csv(csvs["dev-clean"])  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+[{'ID': '84-121123-0000', 'duration': '1.0000', 'wav': '/...',
+  'spk_id': '84', 'wrd': 'GO'}]
 
 Authors
  * summary_ssl contributors 2026
@@ -62,7 +69,8 @@ def prepare_librispeech(
     sample_rate, min_duration, max_duration, resample, decode, workers
         The audio checks (see :mod:`~summary_ssl.dataio.prepare_utils`).
     skip_prep, progress : bool
-        Return at once (the CSV files are ready); show progress bars.
+        The options every preparation shares (see
+        :mod:`~summary_ssl.dataio.prepare_utils`).
 
     Returns
     -------

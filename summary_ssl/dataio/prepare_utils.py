@@ -11,14 +11,29 @@ the same options already produced every output
 options after it (``<save_folder>/<name>_opts.json``): last, so an
 interrupted run is redone.
 
-The audio checks a preparation passes on (collected by
-:func:`audio_checks`), as in :func:`checked_rows`:
-``sample_rate`` (expected rate), ``min_duration`` and ``max_duration``
-(length filter in seconds, None for no limit), ``resample`` (keep files at
-another rate, to be resampled on loading), ``decode`` (decode every file
-once, to exclude files corrupt after a valid header; False reads headers
-only), ``workers`` (files checked at once) and ``progress`` (a tqdm bar).
-``skip_prep=True`` makes a preparation return its output paths at once.
+The options that every preparation shares are documented here once (a
+preparation's docstring names them and refers here; the audio checks are
+collected by :func:`audio_checks` and passed on to :func:`checked_rows`):
+
+Arguments
+---------
+sample_rate : int
+    The expected sample rate; files at another rate are excluded (unless
+    ``resample``).
+min_duration, max_duration : float, optional
+    Length filter in seconds (None: no limit).
+resample : bool
+    Keep the files at another rate, to be resampled on loading.
+decode : bool
+    Decode every file once, to exclude files corrupt after a valid
+    header (False reads headers only).
+workers : int
+    Files checked at once.
+skip_prep : bool
+    Return the output paths at once, without checking anything (the
+    outputs are ready).
+progress : bool
+    Show progress bars.
 
 Authors
  * summary_ssl contributors 2026

@@ -13,12 +13,21 @@ downloads ``slurp_synth`` when it is missing, this one never does.
 
 Example
 -------
->>> from tools.toy.corpus import TOY_CORPUS_DIR
->>> csvs = prepare_slurp(
-...     TOY_CORPUS_DIR + "/SLURP", getfixture("tmp_path"), progress=False
-... )
->>> sorted(csvs)
-['devel', 'test', 'train']
+>>> import json, numpy as np, soundfile as sf
+>>> root = getfixture("tmp_path") / "SLURP"
+>>> (root / "slurp").mkdir(parents=True)
+>>> (root / "slurp_real").mkdir()
+>>> for name in ("a-headset.flac", "a.flac"):
+...     sf.write(root / "slurp_real" / name, np.zeros(16000), 16000)
+>>> entry = {"slurp_id": 7, "sentence": "wake me up", "scenario": "alarm",
+...          "action": "set", "intent": "alarm_set",
+...          "recordings": [{"file": "a-headset.flac"}, {"file": "a.flac"}]}
+>>> _ = (root / "slurp" / "devel.jsonl").write_text(json.dumps(entry))
+>>> csvs = prepare_slurp(root, getfixture("tmp_path") / "csv",
+...                      splits=["devel"], progress=False)
+>>> from summary_ssl.dataio.prepare_utils import read_csv
+>>> [(row["ID"], row["intent"]) for row in read_csv(csvs["devel"])]
+[('7_0', 'alarm_set'), ('7_1', 'alarm_set')]
 
 Authors
  * summary_ssl contributors 2026
@@ -75,10 +84,9 @@ def prepare_slurp(
     microphones : str
         ``"all"`` recordings, only the ``"headset"`` ones
         (``*-headset.flac``) or only the ``"farfield"`` ones.
-    sample_rate, min_duration, max_duration, resample
-        The audio checks (see :mod:`~summary_ssl.dataio.prepare_utils`).
-    skip_prep, progress : bool
-        Return at once (the CSV files are ready); show progress bars.
+    sample_rate, min_duration, max_duration, resample, skip_prep, progress
+        The options every preparation shares (see
+        :mod:`~summary_ssl.dataio.prepare_utils`).
 
     Returns
     -------

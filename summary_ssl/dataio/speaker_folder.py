@@ -60,7 +60,7 @@ from summary_ssl.dataio.prepare_utils import (
     write_csv,
     write_report,
 )
-from summary_ssl.dataio.voxceleb import TRIAL_FIELDS
+from summary_ssl.dataio.voxceleb import CSV_NAMES, TRIAL_FIELDS
 
 logger = logging.getLogger(__name__)
 
@@ -92,18 +92,16 @@ def prepare_speaker_folder(
         Audio held out from each training speaker for validation.
     extensions : sequence of str
         Audio file extensions (case-insensitive).
-    sample_rate, resample
-        The audio checks (see :mod:`~summary_ssl.dataio.prepare_utils`);
-        every file is decoded.
-    skip_prep, progress : bool
-        Return at once (the CSV files are ready); show progress bars.
+    sample_rate, resample, skip_prep, progress
+        The options every preparation shares (see
+        :mod:`~summary_ssl.dataio.prepare_utils`); every file is decoded.
 
     Returns
     -------
     dict
         ``train``, ``dev``, ``test``, ``trials`` -> CSV path.
     """
-    outputs = csv_paths(save_folder, ("train", "dev", "test", "trials"))
+    outputs = csv_paths(save_folder, CSV_NAMES)
     if skip_prep:
         return outputs
     require_path(data_folder, "test speaker folder")

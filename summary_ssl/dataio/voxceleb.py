@@ -16,12 +16,21 @@ every exclusion and every trial it had to drop.
 
 Example
 -------
->>> from tools.toy.corpus import TOY_CORPUS_DIR
->>> csvs = prepare_voxceleb(
-...     TOY_CORPUS_DIR + "/VoxCeleb1", getfixture("tmp_path"), progress=False
-... )
->>> sorted(csvs)
-['dev', 'test', 'train', 'trials']
+>>> import numpy as np, soundfile as sf
+>>> root = getfixture("tmp_path") / "VoxCeleb1"
+>>> for spk in ("id1", "id2", "id3"):  # id3 trains, the others test
+...     (root / "wav" / spk / "v").mkdir(parents=True)
+...     for n in (1, 2):
+...         sf.write(root / "wav" / spk / "v" / f"0000{n}.wav",
+...                  np.zeros(8000), 16000)
+>>> _ = (root / "veri_test2.txt").write_text(
+...     "1 id1/v/00001.wav id1/v/00002.wav\\n"
+...     "0 id1/v/00001.wav id2/v/00001.wav\\n")
+>>> csvs = prepare_voxceleb(root, getfixture("tmp_path") / "csv",
+...                         progress=False)
+>>> from summary_ssl.dataio.prepare_utils import read_csv
+>>> [len(read_csv(csvs[name])) for name in CSV_NAMES]
+[1, 1, 3, 2]
 
 Authors
  * summary_ssl contributors 2026
@@ -44,6 +53,9 @@ logger = logging.getLogger(__name__)
 
 FIELDS = ["ID", "duration", "wav", "spk_id"]
 TRIAL_FIELDS = ["ID", "label", "enrol", "test", "enrol_wav", "test_wav"]
+#: The CSV files of a speaker verification preparation (also
+#: :func:`~summary_ssl.dataio.speaker_folder.prepare_speaker_folder`'s).
+CSV_NAMES = ("train", "dev", "test", "trials")
 
 
 def prepare_voxceleb(
@@ -75,18 +87,17 @@ def prepare_voxceleb(
         (at least one when the speaker has two or more).
     seed : int
         Seed of the train/dev split.
-    sample_rate, min_duration, max_duration, resample
-        The audio checks (see :mod:`~summary_ssl.dataio.prepare_utils`);
-        no length filter by default.
-    skip_prep, progress : bool
-        Return at once (the CSV files are ready); show progress bars.
+    sample_rate, min_duration, max_duration, resample, skip_prep, progress
+        The options every preparation shares (see
+        :mod:`~summary_ssl.dataio.prepare_utils`); no length filter by
+        default.
 
     Returns
     -------
     dict
         ``train``, ``dev``, ``test``, ``trials`` -> CSV path.
     """
-    outputs = csv_paths(save_folder, ("train", "dev", "test", "trials"))
+    outputs = csv_paths(save_folder, CSV_NAMES)
     if skip_prep:
         return outputs
     wav_dir = require_path(

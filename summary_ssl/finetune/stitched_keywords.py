@@ -325,20 +325,6 @@ def _write_split(folder, groups, rng, sample_rate, silence, level, per_chapter):
 
 
 if __name__ == "__main__":
-    import argparse
+    from summary_ssl.dataio.prepare_cli import run_preparation_cli
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_folder", help="real_speech/wake_words")
-    parser.add_argument("save_folder")
-    parser.add_argument("--train_uses", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=1234)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO)
-    print(
-        prepare_stitched_keywords(
-            args.data_folder,
-            args.save_folder,
-            train_uses=args.train_uses,
-            seed=args.seed,
-        )
-    )
+    run_preparation_cli(prepare_stitched_keywords, __doc__)

@@ -8,23 +8,21 @@ Usage::
     python librispeech_prepare.py /path/to/LibriSpeech results/ls_csv \\
         train-clean-100 dev-clean   # no splits: every split
 
+Every other keyword of ``prepare_librispeech`` is an option (``--help``
+lists them).
+
 Authors
  * summary_ssl contributors 2026
 """
 
-import argparse
-
-from summary_ssl.dataio.librispeech import SPLITS, prepare_librispeech
+from summary_ssl.dataio.librispeech import prepare_librispeech
+from summary_ssl.dataio.prepare_cli import run_preparation_cli
 
 __all__ = ["prepare_librispeech"]
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_folder", help="holds train-clean-100/ etc.")
-    parser.add_argument("save_folder", help="where the CSV files go")
-    parser.add_argument(
-        "splits", nargs="*", help="splits to prepare (default: all)"
+    run_preparation_cli(
+        prepare_librispeech,
+        __doc__,
+        positional=("data_folder", "save_folder", "splits"),
     )
-    args = parser.parse_args()
-    splits = args.splits or SPLITS
-    print(prepare_librispeech(args.data_folder, args.save_folder, splits))

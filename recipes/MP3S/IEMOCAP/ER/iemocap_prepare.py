@@ -6,24 +6,22 @@ Usage::
 
     python iemocap_prepare.py /path/to/IEMOCAP results/iemocap_fold5 5
 
+The third argument is the test session (default 5); every other keyword
+of ``prepare_iemocap`` is an option (``--test_speaker 3`` for MP3S's
+leave-one-speaker-out fold; ``--help`` lists them).
+
 Authors
  * summary_ssl contributors 2026
 """
 
-import argparse
-
 from summary_ssl.dataio.iemocap import prepare_iemocap
+from summary_ssl.dataio.prepare_cli import run_preparation_cli
 
 __all__ = ["prepare_iemocap"]
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_folder", help="IEMOCAP_full_release or above")
-    parser.add_argument("save_folder", help="where the CSV files go")
-    parser.add_argument("test_session", type=int, nargs="?", default=5)
-    args = parser.parse_args()
-    print(
-        prepare_iemocap(
-            args.data_folder, args.save_folder, test_session=args.test_session
-        )
+    run_preparation_cli(
+        prepare_iemocap,
+        __doc__,
+        positional=("data_folder", "save_folder", "test_session"),
     )

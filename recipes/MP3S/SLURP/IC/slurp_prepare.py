@@ -5,19 +5,16 @@ Usage::
 
     python slurp_prepare.py /path/to/SLURP results/slurp_csv
 
+Every keyword of ``prepare_slurp`` is an option (``--help`` lists them).
+
 Authors
  * summary_ssl contributors 2026
 """
 
-import argparse
-
+from summary_ssl.dataio.prepare_cli import run_preparation_cli
 from summary_ssl.dataio.slurp import prepare_slurp
 
 __all__ = ["prepare_slurp"]
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_folder", help="SLURP root (slurp/, slurp_real/)")
-    parser.add_argument("save_folder", help="where the CSV files go")
-    args = parser.parse_args()
-    print(prepare_slurp(args.data_folder, args.save_folder))
+    run_preparation_cli(prepare_slurp, __doc__)

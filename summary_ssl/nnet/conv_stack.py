@@ -62,24 +62,10 @@ class ConvStack(nn.Module):
         ):
             raise ValueError("padding='same' needs stride 1 and odd kernels")
         self.padding = padding
-        self.convs = nn.ModuleList()
-        self.norms = nn.ModuleList()
-        in_ch = input_size
-        for out_ch, kernel, stride in self.specs:
-            conv = nn.Conv1d(
-                in_ch,
-                out_ch,
-                kernel,
-                stride=stride,
-                padding=kernel // 2 if padding == "same" else 0,
-                bias=bias,
-            )
-            nn.init.kaiming_normal_(conv.weight)
-            self.convs.append(conv)
-            self.norms.append(nn.LayerNorm(out_ch))
-            in_ch = out_ch
+        self.convs, self.norms, self.out_dim = conv_norm_layers(
+            input_size, self.specs, padding, bias
+        )
         self.dropout = nn.Dropout(dropout)
-        self.out_dim = in_ch
 
     def output_lengths(self, lengths):
         """Output frames for ``lengths`` input frames (tensor or int)."""
@@ -116,6 +102,54 @@ class ConvStack(nn.Module):
             if self.padding == "valid":
                 lengths = ((lengths - kernel) // stride + 1).clamp(min=0)
         return _zero_padding(x, lengths), lengths
+
+
+def conv_norm_layers(input_size, specs, padding="valid", bias=False):
+    """1-D convolutions over time, each with a LayerNorm of its output;
+    the weights initialised as SpeechBrain's ``conv_init`` (Kaiming
+    normal).
+
+    Arguments
+    ---------
+    input_size, padding, bias
+        As for :class:`ConvStack` (``same`` pads ``kernel_size // 2`` on
+        each side).
+    specs : iterable of (int, int, int)
+        ``(channels, kernel_size, stride)`` per layer (``ConvStack``'s
+        ``layers``).
+
+    Returns
+    -------
+    convs : torch.nn.ModuleList
+        The ``torch.nn.Conv1d`` layers, on (B, C, T).
+    norms : torch.nn.ModuleList
+        One ``torch.nn.LayerNorm`` per layer, on (B, T, C).
+    out_dim : int
+        The last layer's channels (``input_size`` for no layer).
+
+    Example
+    -------
+    >>> convs, norms, out_dim = conv_norm_layers(8, [(16, 5, 2), (4, 3, 1)])
+    >>> [conv.stride for conv in convs], out_dim
+    ([(2,), (1,)], 4)
+    """
+    convs = nn.ModuleList()
+    norms = nn.ModuleList()
+    in_ch = input_size
+    for out_ch, kernel, stride in specs:
+        conv = nn.Conv1d(
+            in_ch,
+            out_ch,
+            kernel,
+            stride=stride,
+            padding=kernel // 2 if padding == "same" else 0,
+            bias=bias,
+        )
+        nn.init.kaiming_normal_(conv.weight)
+        convs.append(conv)
+        norms.append(nn.LayerNorm(out_ch))
+        in_ch = out_ch
+    return convs, norms, in_ch
 
 
 def _zero_padding(x, lengths):

@@ -103,16 +103,19 @@ def test_mixer_options_reach_the_mixer():
     )
 
 
-YAML = """
+# A ConformerEncoder in YAML; the tests add its attention_type and mixer keys.
+ENCODER = """
 encoder: !new:summary_ssl.lobes.encoders.conformer.ConformerEncoder
-    num_layers: 1
-    d_model: 16
-    d_ffn: 32
-    nhead: 2
-    kernel_size: 3
-    attention_type: {attention_type}
-    mixer_options: {options}
+    num_layers: 2
+    d_model: 32
+    d_ffn: 64
+    nhead: 4
+    kernel_size: 7
 """
+YAML = (
+    ENCODER
+    + "    attention_type: {attention_type}\n    mixer_options: {options}\n"
+)
 
 
 @pytest.mark.parametrize("attention_type", ATTENTION_TYPES)
@@ -121,8 +124,8 @@ def test_yaml_for_every_type(attention_type):
     hparams = load_hyperpyyaml(
         YAML.format(attention_type=attention_type, options=options)
     )
-    out = hparams["encoder"](torch.randn(2, 5, 16))[0]
-    assert out.shape == (2, 5, 16)
+    out = hparams["encoder"](torch.randn(2, 5, 32))[0]
+    assert out.shape == (2, 5, 32)
 
 
 def test_yaml_attention_type_override():
@@ -179,15 +182,6 @@ SUMMARY_MIXING_KEYS = """local_proj_hid_dim: [48]
 local_proj_out_dim: 24
 summary_hid_dim: [40]
 use_layernorm: {use_layernorm}"""
-
-ENCODER = """
-encoder: !new:summary_ssl.lobes.encoders.conformer.ConformerEncoder
-    num_layers: 2
-    d_model: 32
-    d_ffn: 64
-    nhead: 4
-    kernel_size: 7
-"""
 
 
 def _indent(text, spaces):

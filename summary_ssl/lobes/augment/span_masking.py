@@ -46,12 +46,8 @@ def span_bounds(max_len, mask_prob, mask_length, min_masks):
     ---------
     max_len : int
         Padded number of frames.
-    mask_prob : float
-        See :func:`compute_span_mask`.
-    mask_length : int
-        Span length in frames.
-    min_masks : int
-        Minimum number of spans per utterance.
+    mask_prob, mask_length, min_masks : float, int, int
+        The arguments of :func:`compute_span_mask`.
 
     Returns
     -------

@@ -23,15 +23,14 @@ Authors
 import torch.nn as nn
 import torch.nn.functional as F
 from speechbrain.nnet.activations import Swish
-from speechbrain.nnet.attention import RelPosEncXL
 
-from summary_ssl.lobes.encoders.layer_stack import layerdrop_keep, run_layers
+from summary_ssl.lobes.encoders.layer_stack import LayerStackEncoder
 from summary_ssl.lobes.encoders.mixers import (
     build_mixer,
     check_attention_type,
     route_reference_keys,
+    self_mix,
 )
-from summary_ssl.nnet.padding import zero_padding
 from summary_ssl.utils.config import records_init
 
 
@@ -163,30 +162,9 @@ class ConformerEncoderLayer(nn.Module):
 
     Arguments
     ---------
-    d_model : int
-        Model size.
-    d_ffn : int
-        FFN hidden size.
-    nhead : int
-        Heads of the mixer.
-    kernel_size : int
-        Depthwise convolution kernel size.
-    kdim : int, optional
-        Key size (``regularMHA`` only).
-    vdim : int, optional
-        Value size (``regularMHA`` only).
-    activation : type
-        Activation class of the FFNs and the convolution module.
-    bias : bool
-        Biases in the convolution module.
-    dropout : float
-        Dropout rate.
-    causal : bool
-        Causal convolution (and future masking in ``RelPosMHAXL``).
-    attention_type : str
-        Mixer name; see ``summary_ssl.lobes.encoders.mixers.ATTENTION_TYPES``.
-    mixer_options : dict, optional
-        Extra constructor arguments for the mixer.
+    d_model, d_ffn, nhead, kernel_size, kdim, vdim, activation, bias,
+    dropout, causal, attention_type, mixer_options
+        As for :class:`ConformerEncoder`, which gives them to each layer.
 
     Example
     -------
@@ -244,27 +222,12 @@ class ConformerEncoderLayer(nn.Module):
         pos_embs=None,
         dynchunktrain_config=None,
     ):
-        """Runs the layer.
+        """Runs the layer on ``x`` (B, T, d_model).
 
-        Arguments
-        ---------
-        x : torch.Tensor
-            (B, T, d_model)
-        src_mask : torch.Tensor, optional
-            (T, T) boolean, True = not allowed.
-        src_key_padding_mask : torch.Tensor, optional
-            (B, T) boolean, True = padding.
-        pos_embs : torch.Tensor, optional
-            Positional embeddings for ``RelPosMHAXL``.
-        dynchunktrain_config : None
-            Streaming training is not supported; must be None.
-
-        Returns
-        -------
-        output : torch.Tensor
-            (B, T, d_model)
-        attention : torch.Tensor or None
-            What the mixer returned as attention weights.
+        Arguments and results follow the layer protocol of
+        :mod:`summary_ssl.lobes.encoders.layer_stack`;
+        ``dynchunktrain_config`` (SpeechBrain's streaming training) is
+        not supported and must be None.
         """
         if dynchunktrain_config is not None:
             raise NotImplementedError(
@@ -275,14 +238,12 @@ class ConformerEncoderLayer(nn.Module):
         if src_key_padding_mask is not None:
             conv_mask = src_key_padding_mask.unsqueeze(-1)
         x = x + 0.5 * self.ffn_module1(x)
-        h = self.norm1(x)
-        h, attention = self.mha_layer(
-            h,
-            h,
-            h,
-            attn_mask=src_mask,
-            key_padding_mask=src_key_padding_mask,
-            pos_embs=pos_embs,
+        h, attention = self_mix(
+            self.mha_layer,
+            self.norm1(x),
+            src_mask,
+            src_key_padding_mask,
+            pos_embs,
         )
         x = x + h
         x = x + self.convolution_module(x, conv_mask)
@@ -290,8 +251,12 @@ class ConformerEncoderLayer(nn.Module):
         return x, attention
 
 
-class ConformerEncoder(nn.Module):
+class ConformerEncoder(LayerStackEncoder):
     """Conformer encoder, a drop-in for SpeechBrain's ``ConformerEncoder``.
+
+    ``forward`` is :meth:`LayerStackEncoder.forward
+    <summary_ssl.lobes.encoders.layer_stack.LayerStackEncoder.forward>`:
+    the layers, then the final LayerNorm.
 
     Arguments
     ---------
@@ -310,13 +275,14 @@ class ConformerEncoder(nn.Module):
     vdim : int, optional
         Value size (``regularMHA`` only).
     activation : type
-        Activation class.
+        Activation class of the FFNs and the convolution modules (and of
+        SummaryMixing, unless its ``mixer_options`` set one).
     bias : bool
         Biases in the convolution modules.
     dropout : float
         Dropout rate.
     causal : bool
-        Causal convolutions.
+        Causal convolutions (and future masking in ``RelPosMHAXL``).
     attention_type : str
         ``SummaryMixing``, ``SummaryMixing-lite``, ``SummaryMixing-fast``,
         ``SummaryMixing-expdecay``, ``FlashMHA``, or SpeechBrain's
@@ -398,7 +364,7 @@ class ConformerEncoder(nn.Module):
             raise ValueError(
                 f"layerdrop_prob must be in [0, 1), got {layerdrop_prob}"
             )
-        self.layers = nn.ModuleList(
+        layers = (
             ConformerEncoderLayer(
                 d_model=d_model,
                 d_ffn=d_ffn,
@@ -415,73 +381,8 @@ class ConformerEncoder(nn.Module):
             )
             for _ in range(num_layers)
         )
-        self.norm = nn.LayerNorm(d_model, eps=1e-6)
+        self._build_stack(
+            layers, d_model, attention_type, output_hidden_states, 1e-6
+        )
         self.attention_type = attention_type
         self.layerdrop_prob = layerdrop_prob
-        self.output_hidden_states = output_hidden_states
-        self.rel_pos_enc = None
-        if attention_type == "RelPosMHAXL":
-            self.rel_pos_enc = RelPosEncXL(d_model)
-
-    def forward(
-        self,
-        src,
-        src_mask=None,
-        src_key_padding_mask=None,
-        pos_embs=None,
-        dynchunktrain_config=None,
-        output_hidden_states=None,
-    ):
-        """Encodes a padded batch.
-
-        Arguments
-        ---------
-        src : torch.Tensor
-            (B, T, d_model)
-        src_mask : torch.Tensor, optional
-            (T, T) boolean, True = not allowed.
-        src_key_padding_mask : torch.Tensor, optional
-            (B, T) boolean, True = padding.
-        pos_embs : torch.Tensor, optional
-            (1, 2T-1, d_model) relative positions for ``RelPosMHAXL``;
-            computed here when not given.
-        dynchunktrain_config : None
-            Must be None (no streaming training).
-        output_hidden_states : bool, optional
-            Overrides the constructor's ``output_hidden_states`` for this
-            call (an extension of SpeechBrain's signature).
-
-        Returns
-        -------
-        output : torch.Tensor
-            (B, T, d_model), zero on padded frames.
-        attention_lst : list
-            Per-layer attention weights (None for fused mixers).
-        hidden_state_lst : list of torch.Tensor
-            Only with ``output_hidden_states``: the input and each layer's
-            output (before the final LayerNorm), zero on padded frames; a
-            layer dropped by layerdrop gives its input, so there are
-            always ``num_layers + 1``.
-        """
-        if output_hidden_states is None:
-            output_hidden_states = self.output_hidden_states
-        padding = src_key_padding_mask
-        if self.rel_pos_enc is not None and pos_embs is None:
-            pos_embs = self.rel_pos_enc(src)
-        keep = layerdrop_keep(
-            len(self.layers), self.layerdrop_prob, self.training
-        )
-        output, attention_lst, hidden_state_lst = run_layers(
-            self.layers,
-            src,
-            padding,
-            output_hidden_states,
-            keep=keep,
-            src_mask=src_mask,
-            pos_embs=pos_embs,
-            dynchunktrain_config=dynchunktrain_config,
-        )
-        output = zero_padding(self.norm(output), padding)
-        if output_hidden_states:
-            return output, attention_lst, hidden_state_lst
-        return output, attention_lst

@@ -6,6 +6,12 @@ SpeechBrain's classes exactly as its Conformer builds them. Options that
 belong to one mixer (SummaryMixing hidden sizes, rotary on or off, ...)
 travel in ``mixer_options`` and go to that mixer's constructor only.
 
+Every mixer is called with SpeechBrain's attention signature,
+``mixer(query, key, value, attn_mask=None, key_padding_mask=None,
+pos_embs=None)``, and returns ``(output, attention)``: attention weights,
+or None where a mixer has none (FlashMHA, SummaryMixing). The encoder
+layers mix a sequence with itself, through :func:`self_mix`.
+
 Authors
 -------
 * summary_ssl contributors 2026
@@ -242,3 +248,44 @@ def build_mixer(
             f"Bad mixer_options for attention_type {attention_type!r} "
             f"({factory.__name__}): {error}"
         ) from error
+
+
+def self_mix(mixer, x, src_mask=None, key_padding_mask=None, pos_embs=None):
+    """Runs a mixer of :func:`build_mixer` on ``x`` as query, key and value.
+
+    Arguments
+    ---------
+    mixer : torch.nn.Module
+        A mixer with SpeechBrain's attention signature.
+    x : torch.Tensor
+        (B, T, d_model)
+    src_mask : torch.Tensor, optional
+        (T, T) boolean, True = not allowed; the mixer's ``attn_mask``.
+    key_padding_mask : torch.Tensor, optional
+        (B, T) boolean, True = padding.
+    pos_embs : torch.Tensor, optional
+        Relative positions (``RelPosMHAXL``); other mixers ignore them.
+
+    Returns
+    -------
+    output : torch.Tensor
+        (B, T, d_model)
+    attention : torch.Tensor or None
+        What the mixer returned as attention weights.
+
+    Example
+    -------
+    >>> import torch
+    >>> mixer = build_mixer("FlashMHA", 16, 4, 32)
+    >>> out, attention = self_mix(mixer, torch.rand(2, 5, 16))
+    >>> out.shape, attention
+    (torch.Size([2, 5, 16]), None)
+    """
+    return mixer(
+        x,
+        x,
+        x,
+        attn_mask=src_mask,
+        key_padding_mask=key_padding_mask,
+        pos_embs=pos_embs,
+    )

@@ -4,9 +4,10 @@ Filterbanks (128 at 10 ms, 20 ms windows) -> strided convolutions to
 40 ms -> :class:`~summary_ssl.lobes.encoders.progressive.ProgressiveEncoder`
 (first layers at 40 ms, a strided convolution to 80 ms, the other
 layers). :class:`S3LEncoder` is the part that is exported and probed; it
-has the calling convention of
-:class:`~summary_ssl.lobes.encoders.wav2vec2.Wav2Vec2Encoder`, so the frozen
-feature extractor of the MP3S probes loads either. Pretraining runs it on
+has the calling convention of the exported encoders
+(:class:`~summary_ssl.lobes.encoders.exportable.ExportableEncoder`, as
+:class:`~summary_ssl.lobes.encoders.wav2vec2.Wav2Vec2Encoder`), so the
+frozen feature extractor of the MP3S probes loads either. Pretraining runs it on
 filterbanks (:meth:`S3LEncoder.features`, :meth:`S3LEncoder.encode`), so
 that the student's and the teacher's inputs can be perturbed in between;
 :class:`ProjectedEncoder` adds the projection head both of them have.
@@ -20,11 +21,12 @@ import torch
 import torch.nn as nn
 from speechbrain.lobes.features import Fbank
 
+from summary_ssl.lobes.encoders.exportable import ExportableEncoder
 from summary_ssl.nnet.padding import padding_mask
 from summary_ssl.utils.config import records_init
 
 
-class S3LEncoder(nn.Module):
+class S3LEncoder(ExportableEncoder):
     """Filterbanks -> convolutions -> progressive encoder.
 
     Arguments
@@ -88,11 +90,6 @@ class S3LEncoder(nn.Module):
         self.hop = int(round(sample_rate * hop_length / 1000))
         self.front = front
         self.encoder = encoder
-
-    @property
-    def num_hidden_states(self):
-        """Hidden states returned: the encoder's input and every layer."""
-        return len(self.encoder.layers) + 1
 
     @property
     def hidden_size(self):
@@ -175,8 +172,7 @@ class S3LEncoder(nn.Module):
             ``hidden_states`` (1 + layers, B, T, D) at 40 ms and their
             ``frame_lengths`` (B,).
         """
-        samples = torch.round(wav_lens * wavs.shape[1]).long()
-        feats, frames = self.features(wavs, samples)
+        feats, frames = self.features(wavs, self.sample_lengths(wavs, wav_lens))
         return self.encode(feats, frames, output_hidden_states)
 
 

@@ -22,11 +22,13 @@ Authors
 import math
 
 import torch.nn as nn
-from speechbrain.nnet.attention import RelPosEncXL
 
-from summary_ssl.lobes.encoders.layer_stack import run_layers
-from summary_ssl.lobes.encoders.mixers import build_mixer, check_attention_type
-from summary_ssl.nnet.padding import zero_padding
+from summary_ssl.lobes.encoders.layer_stack import LayerStackEncoder
+from summary_ssl.lobes.encoders.mixers import (
+    build_mixer,
+    check_attention_type,
+    self_mix,
+)
 from summary_ssl.utils.config import records_init
 
 
@@ -87,23 +89,9 @@ class TransformerEncoderLayer(nn.Module):
 
     Arguments
     ---------
-    d_model : int
-        Model size.
-    d_ffn : int
-        FFN hidden size.
-    nhead : int
-        Heads of the mixer.
-    dropout : float
-        Dropout on the residual branches and in the mixer.
-    activation : type
-        Activation class of the FFN (and of SummaryMixing, unless its
-        ``mixer_options`` set one).
-    layer_norm_first : bool
-        Pre-LN; False (the default, as S3LSpeech) is post-LN.
-    attention_type : str
-        Mixer name; see ``summary_ssl.lobes.encoders.mixers.ATTENTION_TYPES``.
-    mixer_options : dict, optional
-        Extra constructor arguments for the mixer.
+    d_model, d_ffn, nhead, dropout, activation, layer_norm_first,
+    attention_type, mixer_options
+        As for :class:`TransformerEncoder`, which gives them to each layer.
 
     Example
     -------
@@ -147,39 +135,17 @@ class TransformerEncoderLayer(nn.Module):
         self.layer_norm_first = layer_norm_first
 
     def _mix(self, x, src_mask, padding, pos_embs):
-        out, attention = self.mha_layer(
-            x,
-            x,
-            x,
-            attn_mask=src_mask,
-            key_padding_mask=padding,
-            pos_embs=pos_embs,
+        out, attention = self_mix(
+            self.mha_layer, x, src_mask, padding, pos_embs
         )
         return self.dropout(out), attention
 
     def forward(
         self, x, src_mask=None, src_key_padding_mask=None, pos_embs=None
     ):
-        """Runs the layer.
-
-        Arguments
-        ---------
-        x : torch.Tensor
-            (B, T, d_model)
-        src_mask : torch.Tensor, optional
-            (T, T) boolean, True = not allowed.
-        src_key_padding_mask : torch.Tensor, optional
-            (B, T) boolean, True = padding.
-        pos_embs : torch.Tensor, optional
-            Positional embeddings for ``RelPosMHAXL``.
-
-        Returns
-        -------
-        output : torch.Tensor
-            (B, T, d_model)
-        attention : torch.Tensor or None
-            What the mixer returned as attention weights.
-        """
+        """Runs the layer on ``x`` (B, T, d_model); arguments and results
+        follow the layer protocol of
+        :mod:`summary_ssl.lobes.encoders.layer_stack`."""
         padding = src_key_padding_mask
         if self.layer_norm_first:
             h, attention = self._mix(self.norm1(x), src_mask, padding, pos_embs)
@@ -192,9 +158,14 @@ class TransformerEncoderLayer(nn.Module):
         return x, attention
 
 
-class TransformerEncoder(nn.Module):
+class TransformerEncoder(LayerStackEncoder):
     """Stack of Transformer layers with a convolutional positional
     embedding, with the ConformerEncoder's signature.
+
+    ``forward`` is :meth:`LayerStackEncoder.forward
+    <summary_ssl.lobes.encoders.layer_stack.LayerStackEncoder.forward>`:
+    the positional embedding (and, post-LN, the LayerNorm) and dropout,
+    the layers, then (pre-LN) the final LayerNorm.
 
     Arguments
     ---------
@@ -207,12 +178,15 @@ class TransformerEncoder(nn.Module):
     nhead : int
         Heads of the mixer.
     dropout : float
-        Dropout rate.
+        Dropout after the positional embedding, on the layers' residual
+        branches and in their mixers.
     activation : type
-        FFN activation class.
+        Activation class of the FFNs (and of SummaryMixing, unless its
+        ``mixer_options`` set one).
     layer_norm_first : bool
         Pre-LN layers (with a final LayerNorm) instead of post-LN layers
-        (with a LayerNorm after the positional embedding).
+        (with a LayerNorm after the positional embedding); False (the
+        default, as S3LSpeech) is post-LN.
     attention_type : str
         ``FlashMHA``, ``SummaryMixing`` (and its modes), or SpeechBrain's
         ``regularMHA``, ``RelPosMHAXL``, ``hypermixing``, ``RoPEMHA``.
@@ -263,7 +237,7 @@ class TransformerEncoder(nn.Module):
             self.pos_conv = ConvPositionalEmbedding(
                 d_model, conv_pos_kernel, conv_pos_groups
             )
-        self.layers = nn.ModuleList(
+        layers = (
             TransformerEncoderLayer(
                 d_model,
                 d_ffn,
@@ -276,76 +250,19 @@ class TransformerEncoder(nn.Module):
             )
             for _ in range(num_layers)
         )
-        self.norm = nn.LayerNorm(d_model)
+        self._build_stack(layers, d_model, attention_type, output_hidden_states)
         self.dropout = nn.Dropout(dropout)
         self.layer_norm_first = layer_norm_first
-        self.output_hidden_states = output_hidden_states
-        self.rel_pos_enc = None
-        if attention_type == "RelPosMHAXL":
-            self.rel_pos_enc = RelPosEncXL(d_model)
 
-    def forward(
-        self,
-        src,
-        src_mask=None,
-        src_key_padding_mask=None,
-        pos_embs=None,
-        dynchunktrain_config=None,
-        output_hidden_states=None,
-    ):
-        """Encodes a padded batch.
-
-        Arguments
-        ---------
-        src : torch.Tensor
-            (B, T, d_model)
-        src_mask : torch.Tensor, optional
-            (T, T) boolean, True = not allowed.
-        src_key_padding_mask : torch.Tensor, optional
-            (B, T) boolean, True = padding.
-        pos_embs : torch.Tensor, optional
-            Relative positions for ``RelPosMHAXL``; computed when not
-            given.
-        dynchunktrain_config : None
-            Must be None (no streaming training).
-        output_hidden_states : bool, optional
-            Overrides the constructor's ``output_hidden_states``.
-
-        Returns
-        -------
-        output : torch.Tensor
-            (B, T, d_model), zero on padded frames.
-        attention_lst : list
-            Per-layer attention weights (None for fused mixers).
-        hidden_state_lst : list of torch.Tensor
-            Only with ``output_hidden_states``: the first layer's input
-            (after the positional embedding) and each layer's output,
-            zero on padded frames.
-        """
-        if dynchunktrain_config is not None:
-            raise NotImplementedError("no dynamic chunk training")
-        if output_hidden_states is None:
-            output_hidden_states = self.output_hidden_states
-        padding = src_key_padding_mask
+    def _before_layers(self, src, padding):
+        """Positional embedding, LayerNorm (post-LN layers), dropout."""
         x = src
         if self.pos_conv is not None:
             x = self.pos_conv(x, padding)
         if not self.layer_norm_first:
             x = self.norm(x)
-        x = self.dropout(x)
-        if self.rel_pos_enc is not None and pos_embs is None:
-            pos_embs = self.rel_pos_enc(x)
-        x, attention_lst, hidden_state_lst = run_layers(
-            self.layers,
-            x,
-            padding,
-            output_hidden_states,
-            src_mask=src_mask,
-            pos_embs=pos_embs,
-        )
-        if self.layer_norm_first:
-            x = self.norm(x)
-        x = zero_padding(x, padding)
-        if output_hidden_states:
-            return x, attention_lst, hidden_state_lst
-        return x, attention_lst
+        return self.dropout(x)
+
+    def _after_layers(self, x):
+        """The final LayerNorm, for pre-LN layers only."""
+        return self.norm(x) if self.layer_norm_first else x

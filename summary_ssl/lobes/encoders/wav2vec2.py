@@ -17,6 +17,7 @@ Authors
 import torch
 import torch.nn as nn
 
+from summary_ssl.lobes.encoders.exportable import ExportableEncoder
 from summary_ssl.nnet.padding import padding_mask
 from summary_ssl.nnet.positions import SinusoidalPositions
 from summary_ssl.utils.config import records_init
@@ -24,7 +25,7 @@ from summary_ssl.utils.config import records_init
 POSITIONAL_ENCODINGS = ("sinusoidal", None)
 
 
-class Wav2Vec2Encoder(nn.Module):
+class Wav2Vec2Encoder(ExportableEncoder):
     """Front end -> projection -> dropout -> mask embedding -> + positions
     -> encoder, as SpeechBrain's (and the SummaryMixing SSL paper's)
     ``EncoderWrapper``.
@@ -112,18 +113,9 @@ class Wav2Vec2Encoder(nn.Module):
             self.positions = SinusoidalPositions(d_model)
 
     @property
-    def num_hidden_states(self):
-        """Hidden states returned: the encoder's input and every layer."""
-        return len(self.encoder.layers) + 1
-
-    @property
     def hidden_size(self):
         """Size of the hidden states."""
         return self.input_proj.out_features
-
-    def sample_lengths(self, wavs, wav_lens):
-        """Absolute lengths in samples from SpeechBrain's relative ones."""
-        return torch.round(wav_lens * wavs.shape[1]).long()
 
     def forward(
         self,

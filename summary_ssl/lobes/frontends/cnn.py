@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from speechbrain.lobes.models.wav2vec import W2VLatentExtractor
 
 from summary_ssl.lobes.frontends.fbank import DeviceFbank
+from summary_ssl.nnet.conv_stack import conv_norm_layers
 from summary_ssl.nnet.padding import masked_normalize, padding_mask
 from summary_ssl.utils.config import records_init
 
@@ -103,17 +104,10 @@ class FbankCNNFrontEnd(nn.Module):
         )
         self.kernel_sizes = list(kernel_sizes)
         self.strides = list(strides)
-        self.convs = nn.ModuleList()
-        self.norms = nn.ModuleList()
-        in_ch = n_mels
-        for out_ch, kernel, stride in zip(channels, kernel_sizes, strides):
-            conv = nn.Conv1d(in_ch, out_ch, kernel, stride=stride, bias=False)
-            nn.init.kaiming_normal_(conv.weight)  # SpeechBrain's conv_init
-            self.convs.append(conv)
-            self.norms.append(nn.LayerNorm(out_ch))
-            in_ch = out_ch
-        self.final_norm = nn.LayerNorm(in_ch)
-        self.out_dim = in_ch
+        self.convs, self.norms, self.out_dim = conv_norm_layers(
+            n_mels, zip(channels, kernel_sizes, strides)
+        )
+        self.final_norm = nn.LayerNorm(self.out_dim)
 
     def output_lengths(self, num_samples):
         """Frames out for ``num_samples`` samples in (tensor or int).

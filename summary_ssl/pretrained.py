@@ -106,7 +106,41 @@ def build_encoder(folder, random_init=False):
     return model
 
 
-class FrozenSSLEncoder(nn.Module):
+class FrozenLayers(nn.Module):
+    """A frozen module from waveforms to a stack of layers: the frozen
+    stage of a probe's input (:mod:`summary_ssl.probes.features`).
+
+    A subclass sets ``num_layers`` (``L``) and ``out_dim`` (``D``) and
+    computes the layers in :meth:`layers`, which :meth:`forward` runs
+    without gradient.
+    """
+
+    @torch.no_grad()
+    def forward(self, wavs, wav_lens):
+        """Every layer of a batch.
+
+        Arguments
+        ---------
+        wavs : torch.Tensor
+            (B, N) waveforms.
+        wav_lens : torch.Tensor
+            (B,) relative lengths.
+
+        Returns
+        -------
+        hidden_states : torch.Tensor
+            (L, B, T, D), zero on padded frames.
+        frame_lens : torch.Tensor
+            (B,) relative lengths in frames.
+        """
+        return self.layers(wavs, wav_lens)
+
+    def layers(self, wavs, wav_lens):
+        """:meth:`forward`'s work, with its arguments and returns."""
+        raise NotImplementedError
+
+
+class FrozenSSLEncoder(FrozenLayers):
     """A frozen exported encoder that returns every layer's hidden states.
 
     It stays in eval mode (``train()`` does not change that), runs under
@@ -154,24 +188,8 @@ class FrozenSSLEncoder(nn.Module):
         self.wav2vec2.eval()
         return self
 
-    @torch.no_grad()
-    def forward(self, wavs, wav_lens):
-        """Hidden states of every layer.
-
-        Arguments
-        ---------
-        wavs : torch.Tensor
-            (B, N) waveforms.
-        wav_lens : torch.Tensor
-            (B,) relative lengths.
-
-        Returns
-        -------
-        hidden_states : torch.Tensor
-            (num_layers, B, T, D), zero on padded frames.
-        frame_lens : torch.Tensor
-            (B,) relative lengths in frames.
-        """
+    def layers(self, wavs, wav_lens):
+        """Hidden states of every layer (see :meth:`FrozenLayers.forward`)."""
         out = self.wav2vec2(wavs, wav_lens, output_hidden_states=True)
         T = out["hidden_states"].shape[2]
         return out["hidden_states"], out["frame_lengths"].float() / T

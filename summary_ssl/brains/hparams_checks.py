@@ -9,6 +9,12 @@ that are present; that the keys a Brain reads are there is the Brain's
 own check (``PretrainingBrain.required_hparams``), and misspelt keys are
 :mod:`summary_ssl.brains.hparams_keys`'s.
 
+Every check is a function of the loaded recipe YAML (a dict) that
+returns a list of messages, one per bad value (empty when all are good).
+Each is written as a table of rules, run in order: ``(key, (test,
+message))`` checks one value (``message`` is formatted with it), and a
+function of the :class:`_Errors` checks several keys together.
+
 Authors
 -------
 * summary_ssl contributors 2026
@@ -28,6 +34,28 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _number(test):
+    """The test of a number (not a bool) for which ``test`` holds."""
+    return lambda v: _is_number(v) and test(v)
+
+
+def _one_of(values, shown):
+    """The rule of a value that must be in ``values`` (``shown``)."""
+    return lambda v: v in values, "{!r} is not one of " + shown
+
+
+def _is_count(value):
+    return _is_int(value) and value >= 1
+
+
+_is_positive = _number(lambda v: v > 0)
+
+# Rules shared by several keys: (test of the value, message).
+COUNT = (_is_count, "must be an integer >= 1, got {!r}")
+POSITIVE = (_is_positive, "must be > 0, got {}")
+FRACTION = (_number(lambda v: 0 <= v <= 1), "must be in [0, 1], got {}")
+
+
 class _Errors(list):
     """The messages of one check, with ``need``: the test of one key."""
 
@@ -40,6 +68,89 @@ class _Errors(list):
         value is false (``message`` is formatted with the value)."""
         if key in self.hparams and not ok(self.hparams[key]):
             self.append(f"{key}: {message.format(self.hparams[key])}")
+
+    def apply(self, rules):
+        """Runs a table of rules (see the module docstring), in order."""
+        for rule in rules:
+            if callable(rule):
+                rule(self)
+            else:
+                key, (ok, message) = rule
+                self.need(key, ok, message)
+        return list(self)
+
+
+def _batch_fits_longest(errors):
+    hparams = errors.hparams
+    if (
+        _is_number(hparams.get("max_batch_length"))
+        and _is_number(hparams.get("max_duration"))
+        and hparams["max_batch_length"] < hparams["max_duration"]
+    ):
+        errors.append(
+            f"max_batch_length: {hparams['max_batch_length']} s is shorter "
+            f"than max_duration ({hparams['max_duration']} s): the longest "
+            "utterances could not fit in a batch"
+        )
+
+
+def _nhead_divides_d_model(errors):
+    hparams = errors.hparams
+    if _is_int(hparams.get("d_model")) and _is_int(hparams.get("nhead")):
+        if hparams["nhead"] < 1 or hparams["d_model"] % hparams["nhead"]:
+            errors.append(
+                f"nhead: {hparams['nhead']} must divide d_model "
+                f"({hparams['d_model']})"
+            )
+
+
+def _check_data_source(errors):
+    hparams = errors.hparams
+    errors.need("data_source", *_one_of(DATA_SOURCES, str(DATA_SOURCES)))
+    source = hparams.get("data_source")
+    if source == "shards" and not hparams.get("shard_folder"):
+        errors.append(
+            "shard_folder: data_source: shards needs the folder of "
+            "shards.json (python -m summary_ssl.dataio.shards writes it)"
+        )
+    if source == "librilight":
+        errors.apply(LIBRILIGHT_RULES)
+    if source == "shards":
+        errors.apply(SHARDS_RULES)
+
+
+LIBRILIGHT_RULES = (
+    (
+        "librilight_subsets",
+        (
+            lambda v: isinstance(v, (list, tuple)) and len(v) > 0,
+            "must be a non-empty list such as [medium], got {!r}",
+        ),
+    ),
+    ("target_len_sec", (_is_positive, "must be > 0 seconds, got {!r}")),
+)
+BUFFER = (_is_count, "must be >= 1, got {!r}")
+SHARDS_RULES = (("shuffle_buffer", BUFFER), ("batch_buffer", BUFFER))
+
+SHARED_RULES = (
+    ("precision", _one_of(PRECISIONS, str(PRECISIONS))),
+    ("max_batch_length", (_is_positive, "must be > 0 seconds, got {}")),
+    _batch_fits_longest,
+    ("grad_accumulation_factor", COUNT),
+    ("number_of_epochs", COUNT),
+    ("num_negatives", COUNT),  # both objectives contrast against negatives
+    (
+        "optimizer_step_limit",
+        (
+            lambda v: v is None or _is_count(v),
+            "must be null or an integer >= 1, got {!r}",
+        ),
+    ),
+    ("lr", POSITIVE),
+    ("attention_type", _one_of(ATTENTION_TYPES, ", ".join(ATTENTION_TYPES))),
+    _nhead_divides_d_model,
+    _check_data_source,
+)
 
 
 def check_shared_hparams(hparams):
@@ -63,208 +174,96 @@ def check_shared_hparams(hparams):
     ['lr: must be > 0, got 0', 'shard_folder: data_source: shards needs \
 the folder of shards.json (python -m summary_ssl.dataio.shards writes it)']
     """
-    errors = _Errors(hparams)
-    need = errors.need
-    need(
-        "precision",
-        lambda v: v in PRECISIONS,
-        "{!r} is not one of " + str(PRECISIONS),
-    )
-    need(
-        "max_batch_length",
-        lambda v: _is_number(v) and v > 0,
-        "must be > 0 seconds, got {}",
-    )
-    if (
-        _is_number(hparams.get("max_batch_length"))
-        and _is_number(hparams.get("max_duration"))
-        and hparams["max_batch_length"] < hparams["max_duration"]
-    ):
-        errors.append(
-            f"max_batch_length: {hparams['max_batch_length']} s is shorter "
-            f"than max_duration ({hparams['max_duration']} s): the longest "
-            "utterances could not fit in a batch"
-        )
-    # Both objectives contrast against negatives.
-    for key in (
-        "grad_accumulation_factor",
-        "number_of_epochs",
-        "num_negatives",
-    ):
-        need(
-            key,
-            lambda v: _is_int(v) and v >= 1,
-            "must be an integer >= 1, got {!r}",
-        )
-    need(
-        "optimizer_step_limit",
-        lambda v: v is None or (_is_int(v) and v >= 1),
-        "must be null or an integer >= 1, got {!r}",
-    )
-    need("lr", lambda v: _is_number(v) and v > 0, "must be > 0, got {}")
-    need(
-        "attention_type",
-        lambda v: v in ATTENTION_TYPES,
-        "{!r} is not one of " + ", ".join(ATTENTION_TYPES),
-    )
-    if _is_int(hparams.get("d_model")) and _is_int(hparams.get("nhead")):
-        if hparams["nhead"] < 1 or hparams["d_model"] % hparams["nhead"]:
-            errors.append(
-                f"nhead: {hparams['nhead']} must divide d_model "
-                f"({hparams['d_model']})"
-            )
-    _check_data_source(errors)
-    return list(errors)
+    return _Errors(hparams).apply(SHARED_RULES)
 
 
-def _check_data_source(errors):
-    hparams, need = errors.hparams, errors.need
-    need(
-        "data_source",
-        lambda v: v in DATA_SOURCES,
-        "{!r} is not one of " + str(DATA_SOURCES),
-    )
-    source = hparams.get("data_source")
-    if source == "shards" and not hparams.get("shard_folder"):
-        errors.append(
-            "shard_folder: data_source: shards needs the folder of "
-            "shards.json (python -m summary_ssl.dataio.shards writes it)"
-        )
-    if source == "librilight":
-        need(
-            "librilight_subsets",
-            lambda v: isinstance(v, (list, tuple)) and len(v) > 0,
-            "must be a non-empty list such as [medium], got {!r}",
-        )
-        need(
-            "target_len_sec",
-            lambda v: _is_number(v) and v > 0,
-            "must be > 0 seconds, got {!r}",
-        )
-    if source == "shards":
-        for key in ("shuffle_buffer", "batch_buffer"):
-            need(key, lambda v: _is_int(v) and v >= 1, "must be >= 1, got {!r}")
+WAV2VEC2_RULES = (
+    ("mask_prob", (_number(lambda v: 0 < v < 1), "must be in (0, 1), got {}")),
+    ("mask_length", COUNT),
+)
 
 
 def check_wav2vec2_hparams(hparams):
     """wav2vec 2.0 settings: span masking and negatives (the utterance-level
     term checks its own, in
     :class:`~summary_ssl.lobes.objectives.utterance_contrast.UtteranceContrast`).
-
-    Arguments
-    ---------
-    hparams : dict
-        The loaded recipe YAML.
-
-    Returns
-    -------
-    list of str
-        One message per bad value.
+    Arguments and returns as :func:`check_shared_hparams`'s.
 
     Example
     -------
     >>> check_wav2vec2_hparams(dict(mask_prob=0.65, mask_length=0))
     ['mask_length: must be an integer >= 1, got 0']
     """
-    errors = _Errors(hparams)
-    need = errors.need
-    need(
-        "mask_prob",
-        lambda v: _is_number(v) and 0 < v < 1,
-        "must be in (0, 1), got {}",
-    )
-    need(
-        "mask_length",
-        lambda v: _is_int(v) and v >= 1,
-        "must be an integer >= 1, got {!r}",
-    )
-    return list(errors)
+    return _Errors(hparams).apply(WAV2VEC2_RULES)
+
+
+def _first_stage_fits(errors):
+    first = errors.hparams.get("first_stage_layers")
+    total = errors.hparams.get("num_encoder_layers")
+    if _is_int(first) and _is_int(total) and not 0 <= first <= total:
+        errors.append(
+            f"first_stage_layers: {first} must be between 0 and "
+            f"num_encoder_layers ({total})"
+        )
+
+
+TEACHER_STUDENT_RULES = (
+    ("logit_temp", POSITIVE),
+    ("noise_prob", FRACTION),
+    ("ema_decay_start", FRACTION),
+    ("ema_decay_end", FRACTION),
+    (
+        "time_mask_ratio",
+        (_number(lambda v: 0 <= v < 1), "must be in [0, 1), got {}"),
+    ),
+    _first_stage_fits,
+)
 
 
 def check_teacher_student_hparams(hparams):
     """Teacher-student (S3LSpeech) settings: temperature, perturbations,
-    EMA, the two encoder stages.
-
-    Arguments
-    ---------
-    hparams : dict
-        The loaded recipe YAML.
-
-    Returns
-    -------
-    list of str
-        One message per bad value.
+    EMA, the two encoder stages. Arguments and returns as
+    :func:`check_shared_hparams`'s.
 
     Example
     -------
     >>> check_teacher_student_hparams(dict(noise_prob=1.5, logit_temp=0.5))
     ['noise_prob: must be in [0, 1], got 1.5']
     """
-    errors = _Errors(hparams)
-    need = errors.need
-    need("logit_temp", lambda v: _is_number(v) and v > 0, "must be > 0, got {}")
-    for key in ("noise_prob", "ema_decay_start", "ema_decay_end"):
-        need(
-            key,
-            lambda v: _is_number(v) and 0 <= v <= 1,
-            "must be in [0, 1], got {}",
-        )
-    need(
-        "time_mask_ratio",
-        lambda v: _is_number(v) and 0 <= v < 1,
-        "must be in [0, 1), got {}",
-    )
-    first = hparams.get("first_stage_layers")
-    total = hparams.get("num_encoder_layers")
-    if _is_int(first) and _is_int(total) and not 0 <= first <= total:
-        errors.append(
-            f"first_stage_layers: {first} must be between 0 and "
-            f"num_encoder_layers ({total})"
-        )
-    return list(errors)
+    return _Errors(hparams).apply(TEACHER_STUDENT_RULES)
+
+
+DISTILLATION_RULES = (
+    ("student_layers", COUNT),
+    (
+        "teacher_layers",
+        (
+            lambda v: (
+                isinstance(v, (list, tuple))
+                and len(v) > 0
+                and all(_is_int(i) and i >= 1 for i in v)
+            ),
+            "must be a non-empty list of teacher layers (1 = after its "
+            "first layer), got {!r}",
+        ),
+    ),
+    (
+        "distillation_cos_weight",
+        (_number(lambda v: v >= 0), "must be >= 0, got {}"),
+    ),
+)
 
 
 def check_distillation_hparams(hparams):
     """Distillation settings: the student's depth, the teacher layers,
-    lambda.
-
-    Arguments
-    ---------
-    hparams : dict
-        The loaded recipe YAML.
-
-    Returns
-    -------
-    list of str
-        One message per bad value.
+    lambda. Arguments and returns as :func:`check_shared_hparams`'s.
 
     Example
     -------
     >>> check_distillation_hparams(dict(student_layers=0, teacher_layers=[4]))
     ['student_layers: must be an integer >= 1, got 0']
     """
-    errors = _Errors(hparams)
-    errors.need(
-        "student_layers",
-        lambda v: _is_int(v) and v >= 1,
-        "must be an integer >= 1, got {!r}",
-    )
-    errors.need(
-        "teacher_layers",
-        lambda v: (
-            isinstance(v, (list, tuple))
-            and len(v) > 0
-            and all(_is_int(i) and i >= 1 for i in v)
-        ),
-        "must be a non-empty list of teacher layers (1 = after its first "
-        "layer), got {!r}",
-    )
-    errors.need(
-        "distillation_cos_weight",
-        lambda v: _is_number(v) and v >= 0,
-        "must be >= 0, got {}",
-    )
-    return list(errors)
+    return _Errors(hparams).apply(DISTILLATION_RULES)
 
 
 ALL_CHECKS = (

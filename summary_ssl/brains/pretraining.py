@@ -69,6 +69,44 @@ def unwrap(module):
     return module.module if hasattr(module, "module") else module
 
 
+def log_validation(brain, epoch, train_stats, valid_stats, **checkpoint):
+    """Logs a validation with the epoch, the optimizer steps and the
+    learning rate, then saves a checkpoint.
+
+    Arguments
+    ---------
+    brain : speechbrain.core.Brain
+        With ``hparams.train_logger``, ``optimizer`` and ``checkpointer``.
+    epoch : int
+        The epoch that ends.
+    train_stats, valid_stats : dict
+        Statistics of the epoch's training and of the validation.
+    **checkpoint
+        ``save_and_keep_only``'s arguments (``meta``, which to keep).
+
+    Example
+    -------
+    >>> from unittest.mock import MagicMock
+    >>> brain = MagicMock(optimizer_step=12)
+    >>> brain.optimizer.param_groups = [{"lr": 0.1}]
+    >>> log_validation(brain, 2, {"loss": 1.0}, {"loss": 0.5}, num_to_keep=1)
+    >>> brain.hparams.train_logger.log_stats.call_args.kwargs["stats_meta"]
+    {'epoch': 2, 'steps': 12, 'lr': 0.1}
+    >>> brain.checkpointer.save_and_keep_only.call_args.kwargs
+    {'num_to_keep': 1}
+    """
+    brain.hparams.train_logger.log_stats(
+        stats_meta={
+            "epoch": epoch,
+            "steps": brain.optimizer_step,
+            "lr": brain.optimizer.param_groups[0]["lr"],
+        },
+        train_stats=train_stats,
+        valid_stats=valid_stats,
+    )
+    brain.checkpointer.save_and_keep_only(**checkpoint)
+
+
 class PretrainingBrain(sb.core.Brain):
     """Base Brain for pretraining objectives (see the module docstring).
 
@@ -423,16 +461,11 @@ class PretrainingBrain(sb.core.Brain):
         }
         means["loss"] = stage_loss
         if stage == sb.Stage.VALID:
-            self.hparams.train_logger.log_stats(
-                stats_meta={
-                    "epoch": epoch,
-                    "steps": self.optimizer_step,
-                    "lr": self.optimizer.param_groups[0]["lr"],
-                },
-                train_stats={"loss": getattr(self, "train_loss", None)},
-                valid_stats=means,
-            )
-            self.checkpointer.save_and_keep_only(
+            log_validation(
+                self,
+                epoch,
+                {"loss": getattr(self, "train_loss", None)},
+                means,
                 meta={"valid_loss": stage_loss},
                 end_of_epoch=True,
                 num_to_keep=1,

@@ -42,17 +42,18 @@ import time
 
 import speechbrain as sb
 import torch
-from speechbrain.decoders import ctc_greedy_decode
 from speechbrain.decoders.ctc import CTCBeamSearcher
 from speechbrain.utils.distributed import if_main_process
 from speechbrain.utils.metric_stats import ErrorRateStats
 
+from summary_ssl.brains.pretraining import log_validation
 from summary_ssl.lobes.augment.span_masking import compute_span_mask
-from summary_ssl.probes.asr import error_rates
+from summary_ssl.probes.asr import (
+    DECODERS,  # noqa: F401 (the recipe checks test_decoder against it)
+    CTCTranscripts,
+)
 
 logger = logging.getLogger(__name__)
-
-DECODERS = ("greedy", "beam")
 
 
 def peak_memory_mib(device):
@@ -119,7 +120,7 @@ def training_masks(frame_lengths, max_len, dim, hparams):
     return time_mask, channel_mask
 
 
-class CTCFineTuneBrain(sb.core.Brain):
+class CTCFineTuneBrain(CTCTranscripts, sb.core.Brain):
     """CTC fine-tuning of an adapted encoder; see the module docstring.
 
     Set ``test_name`` before each ``evaluate``: that split's metrics go
@@ -162,49 +163,23 @@ class CTCFineTuneBrain(sb.core.Brain):
         lens = frame_lengths.float() / feats.shape[1]
         return torch.log_softmax(logits.float(), dim=-1), lens
 
-    def compute_objectives(self, predictions, batch, stage):
-        """CTC loss: SpeechBrain's ``ctc_loss`` (infinite losses zeroed,
-        as fairseq's ``zero_infinity``), each utterance's loss divided by
-        its number of target tokens, then averaged (fairseq's
-        ``sentence_avg`` averages the unnormalised losses instead)."""
-        log_probs, lens = predictions
-        tokens, token_lens = batch.tokens
-        loss = sb.nnet.losses.ctc_loss(
-            log_probs,
-            tokens,
-            lens,
-            token_lens,
-            self.hparams.blank_index,
-            reduction="mean",
+    def build_searcher(self):
+        """SpeechBrain's ``CTCBeamSearcher`` over the tokenizer's
+        vocabulary, with the options of ``beam_search``."""
+        return CTCBeamSearcher(
+            blank_index=self.hparams.blank_index,
+            vocab_list=self.tokenizer.beam_vocab(),
+            space_token=self.tokenizer.space_token,
+            **self.hparams.beam_search,
         )
-        if stage != sb.Stage.TRAIN:
-            self.hyps.extend(self.decode(log_probs, lens, stage))
-            self.refs.extend(batch.wrd)
-            self.utt_ids.extend(batch.id)
-        return loss
 
-    def decode(self, log_probs, lens, stage):
-        """Hypotheses (strings): greedy, or the beam search at test time
-        when ``test_decoder`` is ``beam``."""
-        decoder = self.hparams.test_decoder
-        if decoder not in DECODERS:
-            raise ValueError(f"test_decoder must be one of {DECODERS}")
-        if stage == sb.Stage.TEST and decoder == "beam":
-            if self.searcher is None:
-                self.searcher = CTCBeamSearcher(
-                    blank_index=self.hparams.blank_index,
-                    vocab_list=self.tokenizer.beam_vocab(),
-                    space_token=self.tokenizer.space_token,
-                    **self.hparams.beam_search,
-                )
-            beams = self.searcher(log_probs, lens)
-            return [
-                " ".join(hyp[0].text.split()) if hyp else "" for hyp in beams
-            ]
-        sequences = ctc_greedy_decode(
-            log_probs, lens, blank_id=self.hparams.blank_index
-        )
-        return [self.tokenizer.decode(s) for s in sequences]
+    def greedy_text(self, sequence):
+        """The tokenizer's text of ``sequence``."""
+        return self.tokenizer.decode(sequence)
+
+    def beam_text(self, hypothesis):
+        """The hypothesis's text with single spaces."""
+        return " ".join(hypothesis.text.split())
 
     # -- schedule, freezing, timing ----------------------------------------
 
@@ -267,29 +242,15 @@ class CTCFineTuneBrain(sb.core.Brain):
 
     # -- stages ------------------------------------------------------------
 
-    def on_stage_start(self, stage, epoch=None):
-        """Resets the hypotheses."""
-        self.refs, self.hyps, self.utt_ids = [], [], []
-
-    def on_stage_end(self, stage, stage_loss, epoch=None):
-        """Scores, logs, checkpoints (best dev WER kept), writes the
-        test WER files."""
-        stats = {"loss": stage_loss}
-        if stage == sb.Stage.TRAIN:
-            self.train_stats = stats
-            return
-        stats.update(error_rates(self.refs, self.hyps))
+    def on_scored_stage_end(self, stage, stats, epoch):
+        """Logs, checkpoints (best dev WER kept), writes the test WER
+        files."""
         if stage == sb.Stage.VALID:
-            self.hparams.train_logger.log_stats(
-                stats_meta={
-                    "epoch": epoch,
-                    "steps": self.optimizer_step,
-                    "lr": self.optimizer.param_groups[0]["lr"],
-                },
-                train_stats=self.train_stats,
-                valid_stats=stats,
-            )
-            self.checkpointer.save_and_keep_only(
+            log_validation(
+                self,
+                epoch,
+                self.train_stats,
+                stats,
                 meta={"WER": stats["WER"], "steps": self.optimizer_step},
                 min_keys=["WER"],
                 num_to_keep=1,
@@ -303,7 +264,7 @@ class CTCFineTuneBrain(sb.core.Brain):
         self.test_metrics[self.test_name] = {
             "WER": stats["WER"],
             "CER": stats["CER"],
-            "loss": float(stage_loss),
+            "loss": float(stats["loss"]),
             "utterances": len(self.refs),
         }
 

@@ -29,6 +29,9 @@ from summary_ssl.probes.brain import ProbeBrain
 
 logger = logging.getLogger(__name__)
 
+#: The values of ``test_decoder``.
+DECODERS = ("greedy", "beam")
+
 
 def error_rates(refs, hyps):
     """WER and CER in percent (jiwer), whitespace-normalised.
@@ -93,27 +96,36 @@ def beam_searcher(tokenizer, blank_index, options):
     return CTCBeamSearcher(blank_index=blank_index, vocab_list=vocab, **options)
 
 
-class CTCProbeBrain(ProbeBrain):
-    """Character CTC probe: greedy or beam-search decoding, WER and CER on
-    the words. Set ``test_name`` before each ``evaluate``: the test
-    metrics of every test set go to ``test_metrics[test_name]``."""
+class CTCTranscripts:
+    """What the CTC Brains share (:class:`CTCProbeBrain` and
+    :class:`~summary_ssl.finetune.ctc_brain.CTCFineTuneBrain`): the CTC
+    loss, and outside training the references, hypotheses and utterance
+    ids of the stage (``refs``, ``hyps``, ``utt_ids``), decoded greedily
+    or, at test time when ``test_decoder`` is ``beam``, by a beam search.
 
-    test_name = "test"
+    The Brain mixing it in has ``hparams.blank_index``,
+    ``hparams.test_decoder`` (one of :data:`DECODERS`), batches with
+    ``tokens`` and ``wrd``, and defines :meth:`build_searcher`,
+    :meth:`greedy_text` and :meth:`on_scored_stage_end`.
+    """
+
     searcher = None  # the beam search, built at its first use
 
-    def compute_forward(self, batch, stage):
-        """Features -> probe -> (log-probabilities, relative lengths)."""
-        batch = batch.to(self.device)
-        feats, lens = self.compute_features(batch, stage)
-        logits = self.modules.probe(feats, lens)
-        return torch.log_softmax(logits, dim=-1), lens
-
     def compute_objectives(self, predictions, batch, stage):
-        """CTC loss; hypotheses are kept outside training."""
+        """CTC loss: SpeechBrain's ``ctc_loss`` (infinite losses zeroed,
+        as fairseq's ``zero_infinity``), each utterance's loss divided by
+        its number of target tokens, then averaged (fairseq's
+        ``sentence_avg`` averages the unnormalised losses instead).
+        Hypotheses are kept outside training."""
         log_probs, lens = predictions
         tokens, token_lens = batch.tokens
         loss = sb.nnet.losses.ctc_loss(
-            log_probs, tokens, lens, token_lens, self.hparams.blank_index
+            log_probs,
+            tokens,
+            lens,
+            token_lens,
+            self.hparams.blank_index,
+            reduction="mean",
         )
         if stage != sb.Stage.TRAIN:
             self.hyps.extend(self.decode(log_probs, lens, stage))
@@ -125,33 +137,77 @@ class CTCProbeBrain(ProbeBrain):
         """Hypotheses (strings) of a batch: greedy, or the beam search at
         test time when ``test_decoder`` is ``beam``."""
         decoder = self.hparams.test_decoder
+        if decoder not in DECODERS:
+            raise ValueError(f"test_decoder must be one of {DECODERS}")
         if stage == sb.Stage.TEST and decoder == "beam":
             if self.searcher is None:
-                self.searcher = beam_searcher(
-                    self.tokenizer,
-                    self.hparams.blank_index,
-                    self.hparams.beam_search,
-                )
+                self.searcher = self.build_searcher()
             beams = self.searcher(log_probs.float(), lens)
-            return [hyp[0].text if hyp else "" for hyp in beams]
-        if decoder not in ("greedy", "beam"):
-            raise ValueError(f"test_decoder must be greedy or beam: {decoder}")
+            return [self.beam_text(hyp[0]) if hyp else "" for hyp in beams]
         sequences = ctc_greedy_decode(
             log_probs, lens, blank_id=self.hparams.blank_index
         )
-        return ["".join(self.tokenizer.decode_ndim(s)) for s in sequences]
+        return [self.greedy_text(s) for s in sequences]
+
+    def build_searcher(self):
+        """The beam search (a ``CTCBeamSearcher``)."""
+        raise NotImplementedError
+
+    def greedy_text(self, sequence):
+        """The text of a greedy token sequence (a list of ids)."""
+        raise NotImplementedError
+
+    def beam_text(self, hypothesis):
+        """The text of the best beam-search hypothesis."""
+        return hypothesis.text
 
     def on_stage_start(self, stage, epoch=None):
         """Resets the hypotheses."""
         self.refs, self.hyps, self.utt_ids = [], [], []
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
-        """Logs WER/CER, anneals, checkpoints, keeps the test metrics."""
+        """Keeps the training loss in ``train_stats``; scores the other
+        stages (WER, CER) and hands them to :meth:`on_scored_stage_end`."""
         stats = {"loss": stage_loss}
         if stage == sb.Stage.TRAIN:
             self.train_stats = stats
             return
         stats.update(error_rates(self.refs, self.hyps))
+        self.on_scored_stage_end(stage, stats, epoch)
+
+    def on_scored_stage_end(self, stage, stats, epoch):
+        """The end of a validation or test stage, with its ``stats``
+        (``loss``, ``WER``, ``CER``)."""
+        raise NotImplementedError
+
+
+class CTCProbeBrain(CTCTranscripts, ProbeBrain):
+    """Character CTC probe: greedy or beam-search decoding, WER and CER on
+    the words. Set ``test_name`` before each ``evaluate``: the test
+    metrics of every test set go to ``test_metrics[test_name]``."""
+
+    test_name = "test"
+
+    def compute_forward(self, batch, stage):
+        """Features -> probe -> (log-probabilities, relative lengths)."""
+        batch = batch.to(self.device)
+        feats, lens = self.compute_features(batch, stage)
+        logits = self.modules.probe(feats, lens)
+        return torch.log_softmax(logits, dim=-1), lens
+
+    def build_searcher(self):
+        """:func:`beam_searcher` with the options of ``beam_search``."""
+        return beam_searcher(
+            self.tokenizer, self.hparams.blank_index, self.hparams.beam_search
+        )
+
+    def greedy_text(self, sequence):
+        """The characters of ``sequence``, joined."""
+        return "".join(self.tokenizer.decode_ndim(sequence))
+
+    def on_scored_stage_end(self, stage, stats, epoch):
+        """Anneals and checkpoints after validation; logs and keeps the
+        test metrics."""
         if stage == sb.Stage.VALID:
             self.end_of_validation(epoch, self.train_stats, stats, "WER")
             return

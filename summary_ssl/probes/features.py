@@ -4,7 +4,8 @@ A probe's input comes in two stages so that the frozen stage can be cached
 (:mod:`summary_ssl.probes.cache`):
 
 1. :class:`FrozenFeatures` (frozen, no gradient) maps waveforms to a stack
-   of layers ``(L, B, T, D)`` and their relative lengths;
+   of layers ``(L, B, T, D)`` and their relative lengths (the interface
+   of :class:`summary_ssl.pretrained.FrozenLayers`);
 2. :class:`summary_ssl.pretrained.WeightedLayerSum` (learned) mixes the
    ``L`` layers into the ``(B, T, D)`` probe input.
 
@@ -26,16 +27,15 @@ import hashlib
 import pathlib
 
 import torch
-import torch.nn as nn
 from speechbrain.lobes.features import Fbank
 
 from summary_ssl.nnet.padding import masked_normalize
-from summary_ssl.pretrained import FrozenSSLEncoder
+from summary_ssl.pretrained import FrozenLayers, FrozenSSLEncoder
 
 FEATURE_KINDS = ("ssl", "fbank")
 
 
-class FbankFeatures(nn.Module):
+class FbankFeatures(FrozenLayers):
     """Log-mel filterbanks, mean/variance normalised over each utterance's
     real frames and channels together; padded frames are zero.
 
@@ -72,24 +72,9 @@ class FbankFeatures(nn.Module):
         self.num_layers = 1
         self.out_dim = n_mels
 
-    @torch.no_grad()
-    def forward(self, wavs, wav_lens):
-        """Normalised filterbanks.
-
-        Arguments
-        ---------
-        wavs : torch.Tensor
-            (B, N) waveforms.
-        wav_lens : torch.Tensor
-            (B,) relative lengths.
-
-        Returns
-        -------
-        feats : torch.Tensor
-            (1, B, T, n_mels)
-        frame_lens : torch.Tensor
-            (B,) relative lengths in frames.
-        """
+    def layers(self, wavs, wav_lens):
+        """Normalised filterbanks, (1, B, T, n_mels), and their relative
+        lengths in frames (see :meth:`FrozenLayers.forward`)."""
         feats = self.fbank(wavs.float())
         T = feats.shape[1]
         samples = torch.round(wav_lens * wavs.shape[1]).long()
@@ -98,7 +83,7 @@ class FbankFeatures(nn.Module):
         return feats.unsqueeze(0), frames.float() / T
 
 
-class FrozenFeatures(nn.Module):
+class FrozenFeatures(FrozenLayers):
     """Frozen probe features: ``(L, B, T, D)`` layers and their lengths.
 
     Arguments
@@ -161,23 +146,8 @@ class FrozenFeatures(nn.Module):
         self.out_dim = self.encoder.out_dim
         self._frame_rate = None  # measured at its first use
 
-    def forward(self, wavs, wav_lens):
-        """Frozen features of a batch.
-
-        Arguments
-        ---------
-        wavs : torch.Tensor
-            (B, N) waveforms.
-        wav_lens : torch.Tensor
-            (B,) relative lengths.
-
-        Returns
-        -------
-        hidden_states : torch.Tensor
-            (L, B, T, D), zero on padded frames.
-        frame_lens : torch.Tensor
-            (B,) relative lengths in frames.
-        """
+    def layers(self, wavs, wav_lens):
+        """Frozen features of a batch (see :meth:`FrozenLayers.forward`)."""
         return self.encoder(wavs, wav_lens)
 
     @property

@@ -85,23 +85,10 @@ def random_crop(feats, lens, max_frames):
 
 
 def crop_layers(hidden, lens, max_frames):
-    """:func:`random_crop` of every layer at the same offsets.
-
-    Arguments
-    ---------
-    hidden : torch.Tensor
-        (L, B, T, D) layers.
-    lens : torch.Tensor
-        (B,) relative lengths.
-    max_frames : int
-        Frames kept per utterance.
-
-    Returns
-    -------
-    hidden : torch.Tensor
-        (L, B, min(T, max_frames), D).
-    lens : torch.Tensor
-        (B,) relative lengths.
+    """:func:`random_crop` of every layer at the same offsets: ``hidden``
+    is an (L, B, T, D) stack of layers, cropped to (L, B, min(T,
+    max_frames), D); ``lens``, ``max_frames`` and the returned lengths are
+    :func:`random_crop`'s.
 
     Example
     -------

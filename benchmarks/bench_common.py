@@ -28,6 +28,15 @@ from pathlib import Path
 
 import torch
 
+# Importing this module (every script here does it first) puts this folder
+# and the repository root on ``sys.path``: the scripts then run from a
+# checkout without installing, and find ``summary_ssl`` and each other.
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+for _path in (REPO, HERE):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
 GIB = 2.0**30
 
 CPU_NOTE = [
@@ -40,6 +49,22 @@ CPU_NOTE = [
 # --------------------------------------------------------------------------
 # Command line and set-up
 # --------------------------------------------------------------------------
+
+
+def missing_dependency(script, needs, error):
+    """The ``SystemExit`` that ``script`` raises when what it ``needs``
+    cannot be imported (``error``).
+
+    Example
+    -------
+    >>> error = ImportError("no speechbrain")
+    >>> print(missing_dependency("my_bench", "speechbrain", error))
+    my_bench needs speechbrain (no speechbrain). On the GPU machine, ...
+    """
+    return SystemExit(
+        f"{script} needs {needs} ({error}). On the GPU machine, carry the "
+        "wheels: see benchmarks/README.md."
+    )
 
 
 def new_parser(doc):
@@ -82,6 +107,34 @@ def add_output_args(p):
         help="skip cells that would end past this many seconds (0: none)",
     )
     p.add_argument("--json", default=None, help="write results here")
+
+
+def comma_list(text, parse=str):
+    """The items of a comma-separated option, each through ``parse``
+    (empty items dropped).
+
+    Example
+    -------
+    >>> comma_list("4,8,,16", int)
+    [4, 8, 16]
+    """
+    return [parse(item) for item in text.split(",") if item]
+
+
+def comma_names(p, text, valid, what):
+    """The names of a comma-separated option; ``p.error`` (the parser's
+    usage message and exit) names the ``what`` not in ``valid``.
+
+    Example
+    -------
+    >>> comma_names(new_parser("x"), "a,b", ("a", "b", "c"), "models")
+    ['a', 'b']
+    """
+    names = comma_list(text)
+    unknown = [name for name in names if name not in valid]
+    if unknown:
+        p.error(f"unknown {what} {unknown}; valid: {list(valid)}")
+    return names
 
 
 def command_line(argv, entry):

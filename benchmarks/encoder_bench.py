@@ -49,20 +49,12 @@ Authors
 * summary_ssl contributors 2026
 """
 
-import sys
 import time
-from pathlib import Path
 
+import bench_common as common  # first: puts the checkout on sys.path
 import torch
 
-_HERE = Path(__file__).resolve().parent
-_REPO = _HERE.parent
-for _path in (_REPO, _HERE):  # run from a checkout without installing
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
 try:
-    import bench_common as common
     from encoder_models import (
         BASELINE,
         DTYPES,
@@ -76,9 +68,8 @@ try:
     )
     from encoder_report import header_lines, row_name, table_for_T
 except ImportError as _error:  # pragma: no cover - GPU machine set-up
-    raise SystemExit(
-        f"encoder_bench needs speechbrain 1.1.2 and summary_ssl ({_error}). "
-        "On the GPU machine, carry the wheels: see benchmarks/README.md."
+    raise common.missing_dependency(
+        "encoder_bench", "speechbrain 1.1.2 and summary_ssl", _error
     ) from _error
 
 # --------------------------------------------------------------------------
@@ -256,15 +247,12 @@ def parse_args(argv):
     )
     common.add_output_args(p)
     args = p.parse_args(argv)
-    args.encoders = [e for e in args.encoders.split(",") if e]
-    unknown = [e for e in args.encoders if e not in ENCODERS]
-    if unknown:
-        p.error(f"unknown encoders {unknown}; valid: {list(ENCODERS)}")
-    args.seq_lens = [int(t) for t in args.seq_lens.split(",") if t]
+    args.encoders = common.comma_names(p, args.encoders, ENCODERS, "encoders")
+    args.seq_lens = common.comma_list(args.seq_lens, int)
     if args.modes is None:
         args.modes = [args.compile_scope if args.compile else "eager"]
     else:
-        args.modes = [m for m in args.modes.split(",") if m]
+        args.modes = common.comma_list(args.modes)
     args.mode_encoders = {}
     for i, item in enumerate(args.modes):
         mode, _, names = item.partition("=")

@@ -59,11 +59,18 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 import torch  # noqa: E402
-from speechbrain.dataio.sampler import DynamicBatchSampler  # noqa: E402
+from cpu_bench_common import (  # noqa: E402
+    BATCHING,
+    finish_run,
+    load_average,
+)
 from torch.utils.data import DataLoader  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from summary_ssl.brains.recipe import _csv_dataset  # noqa: E402
+from summary_ssl.brains.recipe import (  # noqa: E402
+    _csv_dataset,
+    length_sampler,
+)
 from summary_ssl.dataio.audio_folder import prepare_audio_folder  # noqa: E402
 from summary_ssl.dataio.librilight import prepare_librilight  # noqa: E402
 from summary_ssl.dataio.readable_batches import collate_readable  # noqa: E402
@@ -96,11 +103,6 @@ def machine():
     except OSError:
         pass
     return f"{model}, {os.cpu_count()} cores"
-
-
-def load_average():
-    """The 1-, 5- and 15-minute load averages, as text."""
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def build_librilight(csv_path, root, book_minutes=8.0, seed=0):
@@ -192,19 +194,14 @@ def prepare(work, shard_hours):
 def make_loader(kind, source, workers, epoch):
     """The recipe's train loader for one epoch (see the module docstring)."""
     if kind == "shards":
-        stream = ShardStream(source, max_batch_length=360)
+        stream = ShardStream(
+            source, max_batch_length=BATCHING["max_batch_length"]
+        )
         loader = ShardLoader(stream, num_workers=workers)
         loader.set_epoch(epoch)
         return loader
     data = _csv_dataset(source, SAMPLE_RATE)
-    sampler = DynamicBatchSampler(
-        data,
-        max_batch_length=360,
-        num_buckets=70,
-        length_func=lambda x: float(x["duration"]),
-        shuffle=True,
-        batch_ordering="random",
-    )
+    sampler = length_sampler(data, BATCHING, shuffle=True)
     sampler.set_epoch(epoch)
     return DataLoader(
         data,
@@ -338,8 +335,7 @@ def main(argv=None):
         "torch": torch.__version__,
         "load_before": load_average(),
         "source": os.path.relpath(SOURCE, REPO),
-        "max_batch_length": 360,
-        "num_buckets": 70,
+        **BATCHING,
     }
     t0 = time.perf_counter()
     sources = prepare(args.work, args.shard_hours)
@@ -353,14 +349,7 @@ def main(argv=None):
                 f"# {kind} W={workers}: {r['audio_s_per_s']:.0f} audio-s/s",
                 flush=True,
             )
-    meta["load_after"] = load_average()
-    meta["wall_s"] = round(time.perf_counter() - t0, 1)
-    text = markdown(results, meta)
-    print(text)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fout:
-            json.dump({"meta": meta, "results": results}, fout, indent=1)
-    return results
+    return finish_run(meta, results, markdown, args.json, t0)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ import sys
 import time
 
 import numpy as np
+from cpu_bench_common import BATCHING, finish_run, load_average
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHUNK = 250_000
@@ -168,9 +169,8 @@ def child(kind, path):
     import gc
 
     import speechbrain  # noqa: F401
-    from speechbrain.dataio.sampler import DynamicBatchSampler
 
-    from summary_ssl.brains.recipe import _csv_dataset
+    from summary_ssl.brains.recipe import _csv_dataset, length_sampler
     from summary_ssl.dataio.shard_stream import ShardStream
 
     gc.collect()
@@ -181,21 +181,16 @@ def child(kind, path):
         data = _csv_dataset(path, 16000)
         times["dataset_s"] = time.perf_counter() - t0
         t1 = time.perf_counter()
-        sampler = DynamicBatchSampler(
-            data,
-            max_batch_length=360,
-            num_buckets=70,
-            length_func=lambda x: float(x["duration"]),
-            shuffle=True,
-            batch_ordering="random",
-        )
+        sampler = length_sampler(data, BATCHING, shuffle=True)
         times["sampler_s"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         next(iter(sampler))
         times["first_batch_s"] = time.perf_counter() - t1
         extra = {"rows": len(data), "batches": len(sampler)}
     else:
-        stream = ShardStream(path, max_batch_length=360)
+        stream = ShardStream(
+            path, max_batch_length=BATCHING["max_batch_length"]
+        )
         times["stream_s"] = time.perf_counter() - t0
         stream.set_epoch(1)
         mine = stream.worker_shards(0, 4)
@@ -347,7 +342,7 @@ def main(argv=None):
         "machine": f"{model}, {os.cpu_count()} cores, "
         f"{avail / 2**20:.1f} GiB available",
         "command": "python " + " ".join(sys.argv),
-        "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "load_before": load_average(),
         "rss_guard_mib": round(guard),
         "timeout_s": args.timeout,
     }
@@ -386,13 +381,7 @@ def main(argv=None):
                 reason = r[side]["error"]
                 r[side] = {k: f(r["hours"]) for k, f in fits.items()}
                 r[side].update(extrapolated=True, reason=reason)
-    meta["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    meta["wall_s"] = round(time.perf_counter() - t_all, 1)
-    print(markdown(results, meta))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fout:
-            json.dump({"meta": meta, "results": results}, fout, indent=1)
-    return results
+    return finish_run(meta, results, markdown, args.json, t_all)
 
 
 if __name__ == "__main__":

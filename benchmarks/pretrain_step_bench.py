@@ -67,36 +67,31 @@ Authors
 """
 
 import math
-import sys
 import tempfile
 from pathlib import Path
 
+# Timing and reporting helpers shared with the encoder microbenchmark;
+# imported first: it puts the checkout on sys.path.
+import bench_common as common
 import torch
 import yaml
 
-_HERE = Path(__file__).resolve().parent
-_REPO = _HERE.parent
-for _path in (_REPO, _HERE):  # run from a checkout without installing
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
 try:
-    # Timing and reporting helpers shared with the encoder microbenchmark.
-    import bench_common as common
     from speechbrain_baseline import BASELINE
     from step_cell import run_cell
     from step_report import header_lines, table_for_length
 except ImportError as _error:  # pragma: no cover - GPU machine set-up
-    raise SystemExit(
-        f"pretrain_step_bench needs speechbrain 1.1.2, hyperpyyaml and "
-        f"summary_ssl ({_error}). On the GPU machine, carry the wheels: see "
-        "benchmarks/README.md."
+    raise common.missing_dependency(
+        "pretrain_step_bench",
+        "speechbrain 1.1.2, hyperpyyaml and summary_ssl",
+        _error,
     ) from _error
 
 OURS = ("summarymixing_w2v2", "flash_conformer_w2v2", "mhsa_conformer_w2v2")
 MODELS = (BASELINE,) + OURS
 RECIPE_DIR = (
-    _REPO / "recipes/LibriSpeech/self-supervised-learning/wav2vec2/hparams"
+    common.REPO
+    / "recipes/LibriSpeech/self-supervised-learning/wav2vec2/hparams"
 )
 SAMPLE_RATE = 16000
 PRECISIONS = ("bf16", "fp16", "fp32")
@@ -251,11 +246,8 @@ def parse_args(argv):
     common.add_sync_check_arg(p)
     common.add_output_args(p)
     args = p.parse_args(argv)
-    args.models = [m for m in args.models.split(",") if m]
-    unknown = [m for m in args.models if m not in MODELS]
-    if unknown:
-        p.error(f"unknown models {unknown}; valid: {list(MODELS)}")
-    args.utt_seconds = [float(s) for s in args.utt_seconds.split(",") if s]
+    args.models = common.comma_names(p, args.models, MODELS, "models")
+    args.utt_seconds = common.comma_list(args.utt_seconds, float)
     if args.grad_accum < 1 or args.iters < 1 or args.pool < 1:
         p.error("--grad-accum, --iters and --pool must be >= 1")
     args.overrides, args.model_overrides = _parse_overrides(args.set_items, p)
@@ -264,7 +256,7 @@ def parse_args(argv):
         p.error("--sb-set takes KEY=VALUE items only")
     if args.modes is None:
         args.modes = "eager,compiled" if args.compile else "eager"
-    args.modes = [m for m in args.modes.split(",") if m]
+    args.modes = common.comma_list(args.modes)
     if set(args.modes) - {"eager", "compiled"} or not args.modes:
         p.error(f"--modes: eager and/or compiled, got {args.modes}")
     args.compile = "compiled" in args.modes
@@ -285,7 +277,9 @@ def main(argv=None):
             torch._dynamo.config.suppress_errors = True
 
     try:
-        recipe_dir_rel = str(Path(args.recipe_dir).resolve().relative_to(_REPO))
+        recipe_dir_rel = str(
+            Path(args.recipe_dir).resolve().relative_to(common.REPO)
+        )
     except ValueError:
         recipe_dir_rel = args.recipe_dir
     meta = dict(

@@ -34,32 +34,24 @@ Authors
 
 import math
 import statistics
-import sys
 import tempfile
 import time
 import types
 from pathlib import Path
 
+import bench_common as common  # first: puts the checkout on sys.path
+import speechbrain as sb
 import torch
+from hyperpyyaml import load_hyperpyyaml
+from speechbrain.dataio.dataloader import make_dataloader
 
-_HERE = Path(__file__).resolve().parent
-_REPO = _HERE.parent
-for _path in (_REPO, _HERE):  # run from a checkout without installing
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-import bench_common as common  # noqa: E402
-import speechbrain as sb  # noqa: E402
-from hyperpyyaml import load_hyperpyyaml  # noqa: E402
-from speechbrain.dataio.dataloader import make_dataloader  # noqa: E402
-
-from summary_ssl.brains.recipe import (  # noqa: E402
+from summary_ssl.brains.recipe import (
     dataio_prepare,
     yaml_run_options,
 )
-from summary_ssl.brains.wav2vec2 import W2V2Brain  # noqa: E402
-from summary_ssl.dataio.readable_batches import collate_readable  # noqa: E402
-from tools.toy import (  # noqa: E402
+from summary_ssl.brains.wav2vec2 import W2V2Brain
+from summary_ssl.dataio.readable_batches import collate_readable
+from tools.toy import (
     PRETRAIN_RECIPE,
     PRETRAIN_TOY_OVERRIDES,
     to_argv,

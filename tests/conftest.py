@@ -62,23 +62,52 @@ def import_file(name, path):
     return module
 
 
-def benchmark_script(name):
-    """Imports ``benchmarks/<name>.py`` as a module."""
-    import os
-
-    benchmarks = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
-    return import_file(name, os.path.join(benchmarks, f"{name}.py"))
-
-
-def load_tool(name):
-    """Imports ``tools/<name>.py`` as a module (the tools import each other
-    by name, so ``tools/`` is on ``sys.path`` while it loads)."""
+def script_in_folder(folder, name):
+    """Imports ``<repository>/<folder>/<name>.py`` as a module. The scripts
+    of ``benchmarks/`` and ``tools/`` import each other by name, so
+    ``folder`` is on ``sys.path`` while it loads."""
     import os
     import sys
 
-    tools = os.path.join(os.path.dirname(__file__), "..", "tools")
-    sys.path.insert(0, tools)
+    folder = os.path.join(os.path.dirname(__file__), "..", folder)
+    sys.path.insert(0, folder)
     try:
-        return import_file(name, os.path.join(tools, f"{name}.py"))
+        return import_file(name, os.path.join(folder, f"{name}.py"))
     finally:
-        sys.path.remove(tools)
+        sys.path.remove(folder)
+
+
+def benchmark_script(name):
+    """Imports ``benchmarks/<name>.py`` as a module."""
+    return script_in_folder("benchmarks", name)
+
+
+def benchmark_fixture(name):
+    """A module-scoped fixture ``bench``: ``benchmarks/<name>.py`` imported
+    once for a test module (``bench = benchmark_fixture("encoder_bench")``
+    in it)."""
+
+    @pytest.fixture(scope="module", name="bench")
+    def bench():
+        return benchmark_script(name)
+
+    return bench
+
+
+def run_cpu_smoke(bench, argv, folder):
+    """Runs ``bench.main(argv)``, a benchmark script's smoke run on the CPU,
+    with its JSON written to ``folder``. Checks that its report carries the
+    CPU note and that the markdown written beside the JSON is the report.
+    Returns (the report, the saved JSON)."""
+    import json
+
+    out = folder / "bench.json"
+    text, _ = bench.main(list(argv) + ["--json", str(out)])
+    assert "CPU numbers are a smoke test" in text
+    assert out.with_suffix(".md").read_text().strip() == text.strip()
+    return text, json.loads(out.read_text())
+
+
+def load_tool(name):
+    """Imports ``tools/<name>.py`` as a module."""
+    return script_in_folder("tools", name)

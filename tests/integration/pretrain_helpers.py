@@ -27,6 +27,18 @@ TINY_SIZES = dict(
 )
 
 
+def checkpoint_every(steps):
+    """Recipe settings for a checkpoint every ``steps`` optimizer steps
+    and none by time, so that a run killed mid-way resumes from a known
+    step."""
+    return dict(ckpt_interval_minutes=0, ckpt_interval_steps=steps)
+
+
+# The kill-and-resume tests' settings: a checkpoint every 5 optimizer steps
+# and a step log at every step (the logs of the two runs are compared).
+KILL_AND_RESUME = dict(checkpoint_every(5), log_interval=1)
+
+
 def load_recipe(recipe=PRETRAIN_RECIPE):
     """Imports a recipe's train.py as a module."""
     return import_file(f"{recipe.name}_train", recipe / "train.py")

@@ -10,6 +10,7 @@ from summary_ssl.export import export_run
 from summary_ssl.pretrained import FrozenSSLEncoder
 from tests.audio_faults import write_tone
 from tests.integration.pretrain_helpers import (
+    KILL_AND_RESUME,
     assert_export_matches,
     assert_same_steps,
     read_steps,
@@ -91,10 +92,8 @@ def test_export_from_checkpoint_cli(pretrained, tmp_path):
 
 def test_kill_and_resume_repeats_the_same_losses(tmp_path, monkeypatch):
     settings = dict(
+        KILL_AND_RESUME,
         optimizer_step_limit=24,
-        ckpt_interval_minutes=0,
-        ckpt_interval_steps=5,
-        log_interval=1,
         max_batch_length=10.0,
         dropout=0.1,
         layerdrop_prob=0.2,

@@ -11,6 +11,7 @@ from summary_ssl.dataio.prepare_utils import read_csv, write_csv
 from summary_ssl.dataio.shards import write_shards
 from tests.integration.pretrain_helpers import (
     Killed,
+    checkpoint_every,
     kill_at,
     run_pretraining,
     run_s3l,
@@ -79,8 +80,7 @@ def test_a_run_killed_mid_epoch_resumes_without_loss_or_repeat(
         number_of_epochs=1,
         optimizer_step_limit=10000,
         num_workers=2,
-        ckpt_interval_minutes=0,
-        ckpt_interval_steps=1,
+        **checkpoint_every(1),
         **shard_overrides(shard_folder),
     )
     seen = []

@@ -10,6 +10,7 @@ from summary_ssl.export import export_run
 from summary_ssl.pretrained import FrozenSSLEncoder
 from summary_ssl.probes.features import FrozenFeatures
 from tests.integration.pretrain_helpers import (
+    KILL_AND_RESUME,
     assert_export_matches,
     assert_same_steps,
     read_steps,
@@ -134,11 +135,7 @@ def test_kill_and_resume_repeats_the_same_losses_and_teacher(
     tmp_path, monkeypatch
 ):
     settings = dict(
-        optimizer_step_limit=16,
-        ckpt_interval_minutes=0,
-        ckpt_interval_steps=5,
-        log_interval=1,
-        grad_accumulation_factor=2,
+        KILL_AND_RESUME, optimizer_step_limit=16, grad_accumulation_factor=2
     )
     # Killed at step 13; resumes from the step-10 ckpt.
     a_brain, b_brain = straight_and_resumed(

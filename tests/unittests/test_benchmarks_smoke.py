@@ -4,13 +4,11 @@ They check that the benchmark runs end to end, reports what it should and
 writes its JSON; they assert nothing about speed.
 """
 
-import json
-
 import pytest
 import torch
 
 from summary_ssl.budget.flops import flop_counter
-from tests.conftest import benchmark_script
+from tests.conftest import benchmark_fixture, run_cpu_smoke
 
 TINY = [
     "--device", "cpu",
@@ -26,21 +24,15 @@ TINY = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def bench():
-    return benchmark_script("encoder_bench")
+bench = benchmark_fixture("encoder_bench")
 
 
 def test_main_writes_table_and_json(bench, tmp_path):
-    out = tmp_path / "bench.json"
-    text, results = bench.main(
-        TINY + ["--encoders", "sb-RoPEMHA,SummaryMixing", "--json", str(out)]
+    text, saved = run_cpu_smoke(
+        bench, TINY + ["--encoders", "sb-RoPEMHA,SummaryMixing"], tmp_path
     )
     assert "speed × sb-RoPEMHA" in text
-    assert "CPU numbers are a smoke test" in text
     assert "### T = 16 frames" in text and "### T = 32 frames" in text
-    saved = json.loads(out.read_text())
-    assert out.with_suffix(".md").read_text().strip() == text.strip()
     cells = saved["results"]
     assert [(c["encoder"], c["T"]) for c in cells] == [
         ("sb-RoPEMHA", 16),

@@ -6,7 +6,7 @@ import pytest
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
-from tools.toy import PRETRAIN_RECIPE
+from tools.toy import PRETRAIN_RECIPE, PRETRAIN_TOY_OVERRIDES
 
 
 def _block(text):
@@ -47,19 +47,9 @@ def test_recipe_yaml_top_level_keys(name, tmp_path):
                 "num_encoder_layers": 1,
             },
         )
-    for key in (
-        "precision",
-        "max_batch_length",
-        "grad_accumulation_factor",
-        "number_of_epochs",
-        "optimizer_step_limit",
-        "lr",
-        "d_model",
-        "num_encoder_layers",
-        "nhead",
-        "d_ffn",
-        "attention_type",
-    ):
+    # Every key that the toy runs override (precision, batching, sizes,
+    # lr...: tools/toy), and the attention type.
+    for key in (*PRETRAIN_TOY_OVERRIDES, "attention_type"):
         assert key in hparams, key
     assert len(hparams["encoder"].layers) == 1
     assert pathlib.Path(hparams["output_folder"]) == tmp_path

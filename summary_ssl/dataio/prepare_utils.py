@@ -156,14 +156,26 @@ def audio_checks(sample_rate, min_duration, max_duration, resample, **more):
 
 
 def csv_paths(save_folder, names):
-    """Name -> ``<save_folder>/<name>.csv``.
+    """Name -> ``<save_folder>/<name>.csv``; a nested name (the fine-tuning
+    splits ``1h/0/clean``...) gives a flat file, ``1h_0_clean.csv``, so
+    that every output and its ``excluded_<stem>.txt`` stay in
+    ``save_folder``, one per name.
 
     Example
     -------
     >>> csv_paths("/out", ["train", "test"])
     {'train': '/out/train.csv', 'test': '/out/test.csv'}
+    >>> csv_paths("/out", ["1h/0/clean", "1h/0/other/"])
+    {'1h/0/clean': '/out/1h_0_clean.csv', '1h/0/other/': '/out/1h_0_other.csv'}
     """
-    return {name: os.path.join(save_folder, f"{name}.csv") for name in names}
+    return {
+        name: os.path.join(save_folder, f"{_flat(name)}.csv") for name in names
+    }
+
+
+def _flat(name):
+    """A split name as one file stem (``a/b`` -> ``a_b``)."""
+    return name.strip("/").replace("/", "_").replace(os.sep, "_")
 
 
 def save_options(save_folder, options, name):

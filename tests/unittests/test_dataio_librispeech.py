@@ -138,3 +138,31 @@ def test_resample_keeps_8k_file(tmp_path):
     row = rows[f"{utt}-0003"]
     audio = load_audio(row["wav"])
     assert len(audio) == pytest.approx(float(row["duration"]) * 16000, abs=2)
+
+
+def test_nested_split_names_give_flat_files(tmp_path):
+    """The fine-tuning splits are nested (``1h/0/clean``): each gets its
+    own CSV and exclusion list in save_folder, not a missing sub-folder
+    or two lists of the same name."""
+    nested = tmp_path / "librispeech_finetuning" / "1h"
+    for kind, split in (("clean", "dev-clean"), ("other", "test-clean")):
+        shutil.copytree(os.path.join(LIBRI, split), nested / "0" / kind)
+    save = tmp_path / "csv"
+    csvs = prepare_librispeech(
+        str(tmp_path / "librispeech_finetuning"),
+        str(save),
+        splits=["1h/0/clean", "1h/0/other"],
+        progress=False,
+    )
+    assert csvs == {
+        "1h/0/clean": str(save / "1h_0_clean.csv"),
+        "1h/0/other": str(save / "1h_0_other.csv"),
+    }
+    for split, toy in (
+        ("1h/0/clean", "dev-clean"),
+        ("1h/0/other", "test-clean"),
+    ):
+        ids = {row["ID"] for row in read_csv(csvs[split])}
+        assert ids == set(_expected(toy))
+        stem = split.replace("/", "_")
+        assert "kept all" in (save / f"excluded_{stem}.txt").read_text()

@@ -61,14 +61,12 @@ def prepare_split(data_folder, split, hparams):
     transcripts; returns the CSV of usable rows."""
     out = hparams["output_folder"]
     name = split_name(split)
-    # prepare_librispeech writes <save>/<split>.csv, so a nested split is
-    # prepared from its parent folder, into a folder of its own.
-    parent, leaf = os.path.split(split.strip("/"))
-    save = os.path.join(out, "data", name)
-    prepare_librispeech(
-        os.path.join(data_folder, parent),
-        save,
-        splits=[leaf],
+    # One folder per split: each keeps its own record of the options it
+    # was prepared with (a nested split gives <save>/<name>.csv).
+    prepared = prepare_librispeech(
+        data_folder,
+        os.path.join(out, "data", name),
+        splits=[split],
         sample_rate=hparams["sample_rate"],
         min_duration=hparams["min_duration"],
         max_duration=hparams["max_duration"],
@@ -78,9 +76,7 @@ def prepare_split(data_folder, split, hparams):
         workers=max(1, hparams["num_workers"]),
     )
     filtered = os.path.join(out, "data", f"{name}.csv")
-    filter_csv(
-        os.path.join(save, f"{leaf}.csv"), filtered, hparams["characters"]
-    )
+    filter_csv(prepared[split], filtered, hparams["characters"])
     return filtered
 
 

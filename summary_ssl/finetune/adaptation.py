@@ -156,23 +156,21 @@ class AdaptedEncoder(nn.Module):
         return self
 
     def set_encoder_frozen(self, frozen):
-        """fairseq's ``freeze_finetune_updates``, for ``full`` only.
+        """fairseq's ``freeze_finetune_updates``: only the head trains.
 
-        While frozen, the encoder runs under ``torch.no_grad()`` (still in
-        training mode, as fairseq), so it gets no gradient and the
-        optimizer leaves it alone; the front end stays frozen throughout.
-        The ``requires_grad`` flags are not touched, so an optimizer built
-        during the frozen phase still holds the encoder's parameters. In
-        the other modes this is a no-op (the encoder is frozen, or LoRA /
-        READ are the point).
+        While frozen, whatever the adaptation trains (the encoder for
+        ``full``, its LoRA adapters for ``lora``, the side network for
+        ``read``) runs under ``torch.no_grad()``, in its usual mode, so it
+        gets no gradient and the optimizer leaves it alone; the front end
+        stays frozen throughout, and ``frozen`` is frozen anyway. The
+        ``requires_grad`` flags are not touched, so an optimizer built
+        during the frozen phase still holds every parameter a run trains.
 
         Arguments
         ---------
         frozen : bool
-            Freeze (True) or release (False) the encoder.
+            Freeze (True) or release (False) the adapted encoder.
         """
-        if self.adaptation != "full":
-            return
         self._transformer_frozen = bool(frozen)
 
     @property
@@ -215,7 +213,11 @@ class AdaptedEncoder(nn.Module):
             )
         features = out["context"]
         if read:
-            features = self.side(out["hidden_states"], features, out["padding"])
+            side_no_grad = torch.no_grad() if self._transformer_frozen else None
+            with side_no_grad or contextlib.nullcontext():
+                features = self.side(
+                    out["hidden_states"], features, out["padding"]
+                )
         return features, out["frame_lengths"]
 
     def trainable_parameters(self):

@@ -133,7 +133,6 @@ class CTCFineTuneBrain(CTCTranscripts, sb.core.Brain):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.searcher = None  # built at the first beam-search test batch
-        self._encoder_side = None  # the encoder's trainable parameters
         self._step_time, self._timed_steps = 0.0, 0
         self.train_stats = None
         self.test_metrics = {}  # test split -> its WER, CER, loss
@@ -200,10 +199,8 @@ class CTCFineTuneBrain(CTCTranscripts, sb.core.Brain):
         if self.opt_class is None:
             return
         encoder = _unwrap(self.modules.encoder)
-        self._encoder_side = [
-            p for p in encoder.parameters() if p.requires_grad
-        ]
-        params = self._encoder_side + list(self.modules.ctc_lin.parameters())
+        params = [p for p in encoder.parameters() if p.requires_grad]
+        params += list(self.modules.ctc_lin.parameters())
         self.optimizer = self.opt_class(params)
         self.optimizers_dict = {"opt_class": self.optimizer}
         if self.checkpointer is not None:
@@ -213,20 +210,15 @@ class CTCFineTuneBrain(CTCTranscripts, sb.core.Brain):
         """fairseq's ``freeze_finetune_updates``; starts the step clock.
 
         For the first ``freeze_finetune_updates`` optimizer steps only the
-        CTC head trains: ``full`` runs its encoder under no_grad
-        (``set_encoder_frozen``), ``lora`` and ``read`` leave their
-        adapters or side network without gradient (Adam then skips them).
-        fairseq does this for full fine-tuning; without it, on the toy
-        corpus, LoRA on every linear never left the all-blank plateau
-        in 60 steps (2 seeds), while the head alone did.
+        CTC head trains: the adapted encoder runs what it trains (encoder,
+        LoRA adapters or READ side network) under no_grad
+        (``AdaptedEncoder.set_encoder_frozen``; Adam skips parameters
+        without gradient). fairseq does this for full fine-tuning; without
+        it, on the toy corpus, LoRA on every linear never left the
+        all-blank plateau in 60 steps (2 seeds), while the head alone did.
         """
         frozen = self.optimizer_step < self.hparams.freeze_finetune_updates
-        encoder = _unwrap(self.modules.encoder)
-        if self.hparams.adaptation == "full":
-            encoder.set_encoder_frozen(frozen)
-        else:
-            for param in self._encoder_side:
-                param.requires_grad_(not frozen)
+        _unwrap(self.modules.encoder).set_encoder_frozen(frozen)
         if str(self.device).startswith("cuda"):
             torch.cuda.synchronize()
         self._batch_start = time.perf_counter()
@@ -288,11 +280,7 @@ class CTCFineTuneBrain(CTCTranscripts, sb.core.Brain):
         """One row of the adaptation comparison (a dict)."""
         encoder = _unwrap(self.modules.encoder)
         head = sum(p.numel() for p in self.modules.ctc_lin.parameters())
-        side = self._encoder_side
-        if side is None:  # not trained here
-            trainable = encoder.trainable_parameters()
-        else:  # their flags may be off (head-only phase)
-            trainable = sum(p.numel() for p in side)
+        trainable = encoder.trainable_parameters()
         memory, memory_kind = peak_memory_mib(self.device)
         steps = max(self._timed_steps, 1)
         return {

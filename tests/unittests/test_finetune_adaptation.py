@@ -128,13 +128,31 @@ def test_full_front_end_always_frozen_and_encoder_freezable():
     assert grads_after_step(model, head) == got
 
 
-def test_set_encoder_frozen_is_a_no_op_elsewhere():
+@pytest.mark.parametrize("adaptation", ["lora", "read"])
+def test_head_only_phase_freezes_what_lora_and_read_train(adaptation):
+    """set_encoder_frozen is the one head-only phase of every adaptation:
+    the adapters / side network get no gradient while frozen (their flags
+    unchanged, so the optimizer keeps them), then the same ones again."""
     head = torch.nn.Linear(32, 5)
-    model = adapted("lora").train()
+    model = adapted(adaptation).train()
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     before = grads_after_step(model, head)
+    assert before and before == trainable
+    if adaptation == "lora":
+        assert all(is_lora_parameter(n) for n in before)
+    else:
+        assert all(n.startswith("side.") for n in before)
     model.set_encoder_frozen(True)
+    assert grads_after_step(model, head) == set()
+    assert head.weight.grad is not None  # the head still trains
+    assert {n for n, p in model.named_parameters() if p.requires_grad} == (
+        trainable
+    )
+    model.set_encoder_frozen(False)
     assert grads_after_step(model, head) == before
-    assert before and all(is_lora_parameter(n) for n in before)
+
+
+def test_frozen_adaptation_stays_frozen():
     model = adapted("frozen")
     model.set_encoder_frozen(False)
     assert model.encoder_frozen and model.trainable_parameters() == 0

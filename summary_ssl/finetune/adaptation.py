@@ -70,6 +70,11 @@ class AdaptedEncoder(nn.Module):
         :func:`summary_ssl.finetune.lora.find_lora_targets`.
     read_hidden : int
         Hidden size of the READ side network (``read`` only).
+    time_masking : bool
+        Whether the fine-tuning masks time steps (fairseq's ``mask_prob``
+        > 0), which are replaced by the encoder's mask embedding. Without
+        it (``full`` only) the embedding takes no part and is not trained:
+        DDP would otherwise wait for its gradient.
 
     Example
     -------
@@ -105,6 +110,7 @@ class AdaptedEncoder(nn.Module):
         lora_alpha=16,
         lora_targets=None,
         read_hidden=128,
+        time_masking=True,
     ):
         super().__init__()
         if adaptation not in ADAPTATIONS:
@@ -127,6 +133,8 @@ class AdaptedEncoder(nn.Module):
                 )
             encoder.requires_grad_(True)
             frontend.requires_grad_(False)
+            if not time_masking:
+                encoder.mask_emb.requires_grad_(False)
         else:
             encoder.requires_grad_(False)
         if adaptation == "lora":

@@ -152,6 +152,20 @@ def test_head_only_phase_freezes_what_lora_and_read_train(adaptation):
     assert grads_after_step(model, head) == before
 
 
+def test_mask_embedding_trains_only_with_time_masking():
+    """Without time masking the mask embedding takes no part: it must not
+    be trainable (DDP would wait for its gradient; see
+    tests/integration/test_finetune_ddp.py)."""
+    masked = adapted("full")
+    unmasked = adapted("full", time_masking=False)
+    assert masked.encoder.mask_emb.requires_grad
+    assert not unmasked.encoder.mask_emb.requires_grad
+    size = unmasked.encoder.mask_emb.numel()
+    assert unmasked.trainable_parameters() == (
+        masked.trainable_parameters() - size
+    )
+
+
 def test_frozen_adaptation_stays_frozen():
     model = adapted("frozen")
     model.set_encoder_frozen(False)

@@ -1,52 +1,29 @@
 """Two-process DDP pretraining on CPU (gloo), as torchrun runs it, on one
 "node" and on two (static rendezvous, as across machines)."""
 
-import os
 import pathlib
-import subprocess
-import sys
 
 import pytest
 import torch
 
 from tests.integration.test_pretraining_shards import make_toy_shards
+from tests.integration.torchrun import torchrun
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _torchrun(worker, output, port, *args, nnodes=1):
-    """Runs ``worker`` on 2 gloo ranks, as one torchrun agent (one node)
-    with 2 processes or as ``nnodes=2`` agents (two "nodes") with one
-    each; returns both ranks' saved dicts and the agents' output."""
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
-    agents = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "torch.distributed.run",
-                f"--nnodes={nnodes}",
-                f"--node_rank={node}",
-                f"--nproc_per_node={2 // nnodes}",
-                "--master_addr=127.0.0.1",
-                f"--master_port={port}",
-                str(REPO / "tests/integration" / worker),
-                str(output),
-                *args,
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for node in range(nnodes)
-    ]
-    logs = [agent.communicate(timeout=600)[0] for agent in agents]
-    for agent, log in zip(agents, logs):
-        assert agent.returncode == 0, log[-3000:]
+    """Runs ``worker`` on 2 gloo ranks (see :func:`torchrun`); returns both
+    ranks' saved dicts and the agents' output."""
+    log = torchrun(
+        REPO / "tests/integration" / worker,
+        output,
+        *args,
+        port=port,
+        nnodes=nnodes,
+    )
     ranks = [torch.load(output / f"rank{r}.pt") for r in (0, 1)]
-    return ranks, "\n".join(logs)
+    return ranks, log
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,12 @@
 Run as a script, this file is the worker of one rank.
 """
 
-import os
 import pathlib
-import subprocess
 import sys
 
 import torch
+
+from tests.integration.torchrun import torchrun
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 STEPS = 6
@@ -43,26 +43,7 @@ def test_two_ranks_train_the_same_student(tmp_path):
     from tests.integration.test_distillation import export_toy_teacher
 
     teacher = export_toy_teacher(tmp_path / "teacher")
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--nproc_per_node=2",
-            "--master_addr=127.0.0.1",
-            "--master_port=29613",
-            __file__,
-            str(tmp_path / "out"),
-            str(teacher),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    torchrun(__file__, tmp_path / "out", teacher, port=29613)
     ranks = [torch.load(tmp_path / "out" / f"rank{r}.pt") for r in (0, 1)]
     assert [r["optimizer_step"] for r in ranks] == [STEPS, STEPS]
     assert not any(r["teacher_wrapped"] for r in ranks)  # not in DDP

@@ -5,13 +5,13 @@ of it, for the adaptations that train something in the encoder.
 Run as a script, this file is the worker of one rank.
 """
 
-import os
 import pathlib
-import subprocess
 import sys
 
 import pytest
 import torch
+
+from tests.integration.torchrun import torchrun
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 STEPS, HEAD_ONLY = 6, 3
@@ -53,33 +53,6 @@ def worker(output, encoder, adaptation):
     )
 
 
-def _torchrun(output, encoder, adaptation, port):
-    """Both ranks' saved dicts of one 2-process run (one process group
-    per torchrun: re-initialising one in the same processes can hang)."""
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--nproc_per_node=2",
-            "--master_addr=127.0.0.1",
-            f"--master_port={port}",
-            __file__,
-            str(output),
-            str(encoder),
-            adaptation,
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,  # about 10 s; a rank left waiting would hang
-    )
-    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-    return [torch.load(output / f"rank{r}.pt") for r in (0, 1)]
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     from tests.probe_helpers import export_tiny_encoder
@@ -98,7 +71,11 @@ def test_two_ranks_fine_tune_the_same_model(exported, adaptation, tmp_path):
     it, and end with the same weights; what the adaptation trains moved
     from the exported encoder, and nothing else in it did."""
     port = 29617 + ADAPTATIONS.index(adaptation)
-    a, b = _torchrun(tmp_path / "out", exported, adaptation, port)
+    out = tmp_path / "out"
+    # ~10 s; a rank left waiting would hang. One process group per run:
+    # re-initialising one in the same processes can hang.
+    torchrun(__file__, out, exported, adaptation, port=port, timeout=300)
+    a, b = [torch.load(out / f"rank{r}.pt") for r in (0, 1)]
     assert a["optimizer_step"] == b["optimizer_step"] == STEPS
     assert a["state"].keys() == b["state"].keys()
     for name in a["state"]:

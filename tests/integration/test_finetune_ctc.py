@@ -249,6 +249,27 @@ def test_kill_and_resume_continues_the_run(tmp_path, pretrained, monkeypatch):
     assert (tmp_path / "wer_test-clean.txt").is_file()
 
 
+def test_checkpoints_hold_what_trains_and_refuse_another_encoder(
+    tmp_path, pretrained, architecture
+):
+    """A LoRA checkpoint holds the adapters, not the frozen backbone; the
+    run resumed on another encoder folder is refused, not mixed."""
+    settings = dict(adaptation="lora", ckpt_interval_steps=2)
+    run(tmp_path, pretrained, **settings, optimizer_step_limit=2)
+    saved = torch.load(next(tmp_path.glob("save/CKPT*/encoder.ckpt")))
+    weights = {n for n, _ in build_encoder(pretrained).named_parameters()}
+    assert any("adapter_" in n for n in saved["trainable"])
+    backbone_saved = [
+        n  # "encoder.<weight of the exported encoder>"
+        for n in saved["trainable"]
+        if n.split(".", 1)[1] in weights or "pretrained_module" in n
+    ]
+    assert backbone_saved == []
+    assert len(saved["frozen"]) == len(weights)
+    with pytest.raises(ValueError, match="frozen weights differ"):
+        run(tmp_path, architecture, **settings, optimizer_step_limit=4)
+
+
 def test_nested_librilight_splits_are_prepared(tmp_path):
     # librispeech_finetuning/1h/0/clean/<spk>/<chapter>/... and 9h/clean.
     toy = TOY_CORPUS / "LibriSpeech"

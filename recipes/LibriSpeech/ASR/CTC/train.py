@@ -45,6 +45,10 @@ from summary_ssl.finetune.ctc_brain import (
 )
 from summary_ssl.finetune.finetuned_model import export_finetuned
 from summary_ssl.finetune.tokens import build_tokenizer, filter_csv
+from summary_ssl.finetune.trainable_checkpoint import (
+    load_trainable,
+    save_trainable,
+)
 from summary_ssl.pretrained import build_encoder
 
 logger = logging.getLogger(__name__)
@@ -192,7 +196,13 @@ def main(argv=None):
     )
     adapted, head = build_model(encoder, hparams, len(tokenizer))
     checkpointer = hparams["checkpointer"]
-    checkpointer.add_recoverable("encoder", adapted)
+    # What trains, not the frozen backbone (rebuilt from encoder_folder).
+    checkpointer.add_recoverable(
+        "encoder",
+        adapted,
+        custom_save_hook=save_trainable,
+        custom_load_hook=load_trainable,
+    )
     checkpointer.add_recoverable("ctc_lin", head)
     brain = CTCFineTuneBrain(
         modules={"encoder": adapted, "ctc_lin": head},

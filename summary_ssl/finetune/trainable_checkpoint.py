@@ -97,6 +97,11 @@ def load_trainable(module, path, end_of_epoch=False):
     >>> load_trainable(layer, path)
     >>> bool(layer.weight.abs().sum() > 0)
     True
+    >>> whole = getfixture("tmp_path") / "whole"  # SpeechBrain's format
+    >>> torch.save({"weight": torch.ones(1, 2), "bias": layer.bias}, whole)
+    >>> load_trainable(layer, whole)
+    >>> layer.weight.tolist()
+    [[1.0, 1.0]]
     >>> with torch.no_grad():
     ...     _ = layer.bias.add_(1.0)
     >>> load_trainable(layer, path)

@@ -136,10 +136,7 @@ class CTCTranscripts:
     def decode(self, log_probs, lens, stage):
         """Hypotheses (strings) of a batch: greedy, or the beam search at
         test time when ``test_decoder`` is ``beam``."""
-        decoder = self.hparams.test_decoder
-        if decoder not in DECODERS:
-            raise ValueError(f"test_decoder must be one of {DECODERS}")
-        if stage == sb.Stage.TEST and decoder == "beam":
+        if stage == sb.Stage.TEST and self.hparams.test_decoder == "beam":
             if self.searcher is None:
                 self.searcher = self.build_searcher()
             beams = self.searcher(log_probs.float(), lens)
@@ -162,7 +159,9 @@ class CTCTranscripts:
         return hypothesis.text
 
     def on_stage_start(self, stage, epoch=None):
-        """Resets the hypotheses."""
+        """Checks ``test_decoder``; resets the hypotheses."""
+        if self.hparams.test_decoder not in DECODERS:
+            raise ValueError(f"test_decoder must be one of {DECODERS}")
         self.refs, self.hyps, self.utt_ids = [], [], []
 
     def on_stage_end(self, stage, stage_loss, epoch=None):

@@ -169,12 +169,19 @@ def csv_paths(save_folder, names):
     {'1h/0/clean': '/out/1h_0_clean.csv', '1h/0/other/': '/out/1h_0_other.csv'}
     """
     return {
-        name: os.path.join(save_folder, f"{_flat(name)}.csv") for name in names
+        name: os.path.join(save_folder, f"{split_stem(name)}.csv")
+        for name in names
     }
 
 
-def _flat(name):
-    """A split name as one file stem (``a/b`` -> ``a_b``)."""
+def split_stem(name):
+    """A (possibly nested) split name as one file stem.
+
+    Example
+    -------
+    >>> split_stem("1h/0/clean")
+    '1h_0_clean'
+    """
     return name.strip("/").replace("/", "_").replace(os.sep, "_")
 
 

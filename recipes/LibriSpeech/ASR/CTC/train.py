@@ -36,6 +36,7 @@ from summary_ssl.brains.recipe import (
     recipe_yaml_and_overrides,
 )
 from summary_ssl.dataio.librispeech import prepare_librispeech
+from summary_ssl.dataio.prepare_utils import split_stem as split_name
 from summary_ssl.dataio.readable_batches import load_audio_or_empty
 from summary_ssl.finetune.adaptation import AdaptedEncoder
 from summary_ssl.finetune.ctc_brain import (
@@ -52,12 +53,6 @@ from summary_ssl.finetune.trainable_checkpoint import (
 from summary_ssl.pretrained import build_encoder
 
 logger = logging.getLogger(__name__)
-
-
-def split_name(split):
-    """A file name for a (possibly nested) split: ``1h/0/clean`` ->
-    ``1h_0_clean``."""
-    return split.strip("/").replace("/", "_")
 
 
 def prepare_split(data_folder, split, hparams):

@@ -92,13 +92,29 @@ def keyword_blocks(root):
 
 
 def _spread(files, n):
+    """``n`` of ``files``, evenly spaced, each at most once.
+
+    Raises ValueError when ``n`` is more than ``len(files)`` (evenly
+    spaced indices would repeat files)."""
+    if n > len(files):
+        raise ValueError(f"asked for {n} files of a list of {len(files)}")
     return [files[i] for i in np.linspace(0, len(files) - 1, n).astype(int)]
 
 
 def keyword_files(root, n_train=100, n_test=60):
-    """(train, test) lists of (file, label index)."""
+    """(train, test) lists of (file, label index).
+
+    Raises ValueError when a keyword's train or test block holds fewer
+    files than asked (a smaller folder without ``BLOCKS_FILE``): the
+    probe never trains or tests on a file twice."""
     train, test = [], []
-    for label, (tr, te) in enumerate(keyword_blocks(root).values()):
+    for label, (kw, (tr, te)) in enumerate(keyword_blocks(root).items()):
+        for side, block, n in (("train", tr, n_train), ("test", te, n_test)):
+            if n > len(block):
+                raise ValueError(
+                    f"keyword {kw!r}: {n} {side} files asked, but its "
+                    f"{side} block in {root} holds {len(block)}"
+                )
         train += [(f, label) for f in _spread(tr, n_train)]
         test += [(f, label) for f in _spread(te, n_test)]
     return train, test

@@ -144,14 +144,18 @@ class ShardStream(IterableDataset):
 
     Example
     -------
-    >>> import json
+    >>> import numpy as np, soundfile as sf
     >>> from summary_ssl.dataio.audio_folder import prepare_audio_folder
     >>> from summary_ssl.dataio.shards import write_shards
-    >>> from tools.toy.corpus import TOY_CORPUS_DIR
     >>> tmp = getfixture("tmp_path")
-    >>> csv = prepare_audio_folder(TOY_CORPUS_DIR + "/VoxCeleb1", tmp,
-    ...                            max_duration=10.0, progress=False)
-    >>> _ = write_shards(csv, tmp / "shards", shard_hours=0.01, workers=1,
+    >>> (tmp / "audio").mkdir()
+    >>> rng = np.random.default_rng(0)
+    >>> for i in range(12):  # 12 x 2 s of noise
+    ...     sf.write(tmp / "audio" / f"{i}.wav",
+    ...              0.1 * rng.standard_normal(32000), 16000)
+    >>> csv = prepare_audio_folder(tmp / "audio", tmp, progress=False,
+    ...                            workers=1)
+    >>> _ = write_shards(csv, tmp / "shards", shard_hours=0.002, workers=1,
     ...                  progress=False)
     >>> stream = ShardStream(str(tmp / "shards"), max_batch_length=20.0)
     >>> stream.set_epoch(1)

@@ -260,12 +260,17 @@ def write_shards(
 
     Example
     -------
+    >>> import numpy as np, soundfile as sf
     >>> from summary_ssl.dataio.audio_folder import prepare_audio_folder
-    >>> from tools.toy.corpus import TOY_CORPUS_DIR
     >>> tmp = getfixture("tmp_path")
-    >>> csv = prepare_audio_folder(TOY_CORPUS_DIR + "/VoxCeleb1", tmp,
-    ...                            max_duration=10.0, progress=False)
-    >>> index = write_shards(csv, tmp / "shards", shard_hours=0.01,
+    >>> (tmp / "audio").mkdir()
+    >>> rng = np.random.default_rng(0)
+    >>> for i in range(12):  # 12 x 2 s of noise
+    ...     sf.write(tmp / "audio" / f"{i}.wav",
+    ...              0.1 * rng.standard_normal(32000), 16000)
+    >>> csv = prepare_audio_folder(tmp / "audio", tmp, progress=False,
+    ...                            workers=1)
+    >>> index = write_shards(csv, tmp / "shards", shard_hours=0.002,
     ...                      workers=1, progress=False)
     >>> info = json.load(open(index))
     >>> info["total_samples"] == len(read_csv(csv)), len(info["shards"]) > 1

@@ -4,6 +4,7 @@ test file, and the speaker EER is exact on separable scores."""
 import os
 
 import numpy as np
+import pytest
 
 from tests.conftest import load_tool
 
@@ -17,6 +18,22 @@ def test_equal_error_rate():
     assert np.isclose(
         rse.equal_error_rate(np.array([3, 4, 9, 1, 0, 5.0]), same), 100 / 3
     )
+
+
+def test_keyword_files_refuse_more_files_than_a_block_holds(tmp_path):
+    """A keyword block smaller than asked is an error, never repeats."""
+    for kw in ("no", "yes"):
+        folder = tmp_path / rse.KEYWORDS / kw
+        folder.mkdir(parents=True)
+        for i in range(10):  # 7 train, 3 test (TRAIN_SHARE)
+            (folder / f"{i}.flac").touch()
+    train, test = rse.keyword_files(str(tmp_path), 7, 3)
+    assert len(set(train)) == len(train) == 14
+    assert len(set(test)) == len(test) == 6
+    with pytest.raises(ValueError, match="'no': 8 train .* holds 7"):
+        rse.keyword_files(str(tmp_path), 8, 3)
+    with pytest.raises(ValueError, match="'no': 4 test .* holds 3"):
+        rse.keyword_files(str(tmp_path), 7, 4)
 
 
 def test_pretraining_folders_hold_no_probe_test_file(real_speech, tmp_path):

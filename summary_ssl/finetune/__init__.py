@@ -6,6 +6,8 @@
 * :mod:`.lora`: LoRA adapters on the encoder's linears, and their merge;
 * :mod:`.read`: the READ side network (a small RNN beside a frozen
   backbone).
+* :mod:`.regularisation`: fairseq's fine-tuning dropout and layerdrop,
+  set on the pretrained encoder.
 
 Authors
 -------

@@ -11,6 +11,8 @@
 * for the first ``freeze_finetune_updates`` optimizer steps only the
   head trains (fairseq's, for ``full``; here also the LoRA adapters and
   the READ side network wait);
+* the CTC loss is reduced by ``ctc_reduction`` (fairseq's
+  ``sentence_avg``: ``batchmean``);
 * the learning rate follows ``lr_annealing`` (SpeechBrain's
   ``TriStageLRSchedule``) by optimizer step;
 * validation decodes greedily; the test stage decodes with
@@ -25,7 +27,7 @@ trainable parameters, peak memory, time per optimizer step, WER and CER.
 Expected beyond SpeechBrain's Brain: ``modules.encoder`` (an
 ``AdaptedEncoder``), ``modules.ctc_lin``; ``brain.tokenizer`` (a
 :mod:`summary_ssl.finetune.tokens` tokenizer), set by the recipe; hparams
-``adaptation``, ``blank_index``, the masking keys above,
+``adaptation``, ``blank_index``, ``ctc_reduction``, the masking keys above,
 ``freeze_finetune_updates``, ``lr_annealing``, ``test_decoder``,
 ``beam_search``, ``output_folder``, ``train_logger``.
 
@@ -48,10 +50,7 @@ from speechbrain.utils.metric_stats import ErrorRateStats
 
 from summary_ssl.brains.pretraining import log_validation
 from summary_ssl.lobes.augment.span_masking import compute_span_mask
-from summary_ssl.probes.asr import (
-    DECODERS,  # noqa: F401 (the recipe checks test_decoder against it)
-    CTCTranscripts,
-)
+from summary_ssl.probes.asr import CTCTranscripts
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +135,11 @@ class CTCFineTuneBrain(CTCTranscripts, sb.core.Brain):
         self._step_time, self._timed_steps = 0.0, 0
         self.train_stats = None
         self.test_metrics = {}  # test split -> its WER, CER, loss
+
+    @property
+    def ctc_reduction(self):
+        """``hparams.ctc_reduction`` (see :class:`CTCTranscripts`)."""
+        return self.hparams.ctc_reduction
 
     @property
     def backbone(self):

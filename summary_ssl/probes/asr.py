@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 #: The values of ``test_decoder``.
 DECODERS = ("greedy", "beam")
+#: The scalar reductions of SpeechBrain's ``ctc_loss`` (``ctc_reduction``).
+CTC_REDUCTIONS = ("mean", "batchmean", "sum")
 
 
 def error_rates(refs, hyps):
@@ -110,12 +112,15 @@ class CTCTranscripts:
     """
 
     searcher = None  # the beam search, built at its first use
+    #: SpeechBrain's ``ctc_loss`` reduction. ``mean`` (SpeechBrain's and
+    #: MP3S's): each utterance's loss divided by its number of target
+    #: tokens, then averaged; ``batchmean`` (fairseq's ``sentence_avg``):
+    #: the utterances' losses averaged, unnormalised.
+    ctc_reduction = "mean"
 
     def compute_objectives(self, predictions, batch, stage):
         """CTC loss: SpeechBrain's ``ctc_loss`` (infinite losses zeroed,
-        as fairseq's ``zero_infinity``), each utterance's loss divided by
-        its number of target tokens, then averaged (fairseq's
-        ``sentence_avg`` averages the unnormalised losses instead).
+        as fairseq's ``zero_infinity``) with :attr:`ctc_reduction`.
         Hypotheses are kept outside training."""
         log_probs, lens = predictions
         tokens, token_lens = batch.tokens
@@ -125,7 +130,7 @@ class CTCTranscripts:
             lens,
             token_lens,
             self.hparams.blank_index,
-            reduction="mean",
+            reduction=self.ctc_reduction,
         )
         if stage != sb.Stage.TRAIN:
             self.hyps.extend(self.decode(log_probs, lens, stage))
@@ -159,9 +164,12 @@ class CTCTranscripts:
         return hypothesis.text
 
     def on_stage_start(self, stage, epoch=None):
-        """Checks ``test_decoder``; resets the hypotheses."""
+        """Checks ``test_decoder`` and ``ctc_reduction``; resets the
+        hypotheses."""
         if self.hparams.test_decoder not in DECODERS:
             raise ValueError(f"test_decoder must be one of {DECODERS}")
+        if self.ctc_reduction not in CTC_REDUCTIONS:
+            raise ValueError(f"ctc_reduction must be one of {CTC_REDUCTIONS}")
         self.refs, self.hyps, self.utt_ids = [], [], []
 
     def on_stage_end(self, stage, stage_loss, epoch=None):

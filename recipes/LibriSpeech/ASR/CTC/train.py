@@ -40,17 +40,18 @@ from summary_ssl.dataio.prepare_utils import split_stem as split_name
 from summary_ssl.dataio.readable_batches import load_audio_or_empty
 from summary_ssl.finetune.adaptation import AdaptedEncoder
 from summary_ssl.finetune.ctc_brain import (
-    DECODERS,
     CTCFineTuneBrain,
     write_results,
 )
 from summary_ssl.finetune.finetuned_model import export_finetuned
+from summary_ssl.finetune.regularisation import set_regularisation
 from summary_ssl.finetune.tokens import build_tokenizer, filter_csv
 from summary_ssl.finetune.trainable_checkpoint import (
     load_trainable,
     save_trainable,
 )
 from summary_ssl.pretrained import build_encoder
+from summary_ssl.probes.asr import CTC_REDUCTIONS, DECODERS
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +140,15 @@ def load_hparams(argv):
 
 
 def build_model(encoder, hparams, vocab_size):
-    """The adapted encoder and the CTC head."""
+    """The adapted encoder (with fairseq's fine-tuning regularisation)
+    and the CTC head."""
+    set_regularisation(
+        encoder,
+        dropout=hparams["dropout"],
+        attention_dropout=hparams["attention_dropout"],
+        activation_dropout=hparams["activation_dropout"],
+        layerdrop=hparams["layerdrop"],
+    )
     adapted = AdaptedEncoder(
         encoder,
         hparams["adaptation"],
@@ -159,6 +168,8 @@ def main(argv=None):
     hparams_file, hparams, run_opts, overrides = load_hparams(argv)
     if hparams["test_decoder"] not in DECODERS:  # fail now, not after training
         raise ValueError(f"test_decoder must be one of {DECODERS}")
+    if hparams["ctc_reduction"] not in CTC_REDUCTIONS:
+        raise ValueError(f"ctc_reduction must be one of {CTC_REDUCTIONS}")
     sb.utils.distributed.ddp_init_group(run_opts)
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],

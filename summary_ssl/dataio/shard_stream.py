@@ -145,18 +145,15 @@ class ShardStream(IterableDataset):
     Example
     -------
     >>> import numpy as np, soundfile as sf
-    >>> from summary_ssl.dataio.audio_folder import prepare_audio_folder
     >>> from summary_ssl.dataio.shards import write_shards
     >>> tmp = getfixture("tmp_path")
-    >>> (tmp / "audio").mkdir()
-    >>> rng = np.random.default_rng(0)
-    >>> for i in range(12):  # 12 x 2 s of noise
-    ...     sf.write(tmp / "audio" / f"{i}.wav",
-    ...              0.1 * rng.standard_normal(32000), 16000)
-    >>> csv = prepare_audio_folder(tmp / "audio", tmp, progress=False,
-    ...                            workers=1)
-    >>> _ = write_shards(csv, tmp / "shards", shard_hours=0.002, workers=1,
-    ...                  progress=False)
+    >>> rows = ["ID,duration,wav"]  # a prepared CSV: 12 x 2 s of noise
+    >>> for i in range(12):
+    ...     sf.write(tmp / f"{i}.wav", np.random.randn(32000) / 10, 16000)
+    ...     rows.append(f"noise{i},2.0,{tmp / f'{i}.wav'}")
+    >>> _ = (tmp / "noise.csv").write_text("\\n".join(rows) + "\\n")
+    >>> _ = write_shards(tmp / "noise.csv", tmp / "shards", workers=1,
+    ...                  shard_hours=0.002, progress=False)  # 7.2 s each
     >>> stream = ShardStream(str(tmp / "shards"), max_batch_length=20.0)
     >>> stream.set_epoch(1)
     >>> ids = [i for batch, _ in stream for i in batch.id]

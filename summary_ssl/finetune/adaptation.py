@@ -70,6 +70,9 @@ class AdaptedEncoder(nn.Module):
         :func:`summary_ssl.finetune.lora.find_lora_targets`.
     read_hidden : int
         Hidden size of the READ side network (``read`` only).
+    read_cell, read_aggregate : str
+        The side network's ``cell`` and ``aggregate`` (``read`` only; see
+        :class:`~summary_ssl.finetune.read.ReadSideNetwork`).
     time_masking : bool
         Whether the fine-tuning masks time steps (fairseq's ``mask_prob``
         > 0), which are replaced by the encoder's mask embedding. Without
@@ -110,6 +113,8 @@ class AdaptedEncoder(nn.Module):
         lora_alpha=16,
         lora_targets=None,
         read_hidden=128,
+        read_cell="rnn",
+        read_aggregate="last",
         time_masking=True,
     ):
         super().__init__()
@@ -142,7 +147,12 @@ class AdaptedEncoder(nn.Module):
                 encoder, lora_rank, lora_alpha, lora_targets
             )
         elif adaptation == "read":
-            self.side = ReadSideNetwork(encoder.hidden_size, read_hidden)
+            self.side = ReadSideNetwork(
+                encoder.hidden_size,
+                read_hidden,
+                cell=read_cell,
+                aggregate=read_aggregate,
+            )
         if self.backbone_is_frozen:
             encoder.eval()
         logger.info(

@@ -56,7 +56,14 @@ from summary_ssl.pretrained import build_encoder, export_encoder
 INFO = "finetune.json"
 ADAPTED = "adapted.ckpt"
 HEAD = "ctc_lin.ckpt"
-ADAPTER_OPTIONS = ("lora_rank", "lora_alpha", "lora_targets", "read_hidden")
+ADAPTER_OPTIONS = (
+    "lora_rank",
+    "lora_alpha",
+    "lora_targets",
+    "read_hidden",
+    "read_cell",
+    "read_aggregate",
+)
 
 
 def export_finetuned(
@@ -75,8 +82,10 @@ def export_finetuned(
     tokenizer : object
         A tokenizer of :mod:`summary_ssl.finetune.tokens`.
     options : dict
-        The adapter options (``lora_rank``, ``lora_alpha``,
-        ``lora_targets``, ``read_hidden``).
+        The adapter options (``ADAPTER_OPTIONS``: ``lora_rank``,
+        ``lora_alpha``, ``lora_targets``, ``read_hidden``, ``read_cell``,
+        ``read_aggregate``); a model exported before the last two were
+        options is rebuilt with their defaults, which it used.
     merge : bool
         ``lora``: fold the adapters into the weights; the model is then
         rebuilt as a plain (``frozen``) adapted encoder.

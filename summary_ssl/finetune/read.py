@@ -14,6 +14,7 @@ plus the (small) side network::
     z_i   = W_down x_i                         each layer's output), frame t
     s_i   = RNN(z_i, s_{i-1})              i = 0 .. L, s_{-1} = 0
     out_t = context_t + W_up s_L          W_up = 0 at init
+                     (or W_up mean_i s_i: ``aggregate="mean"``)
 
 Design choices (written from the paper's description; no code of its
 authors is used):
@@ -28,6 +29,18 @@ authors is used):
 * only the real frames go through the RNN: padding frames are left out
   (their correction is zero, and the backbone's output is already zero
   there).
+
+Checked afterwards against a public copy of what reads as its authors'
+code (an ``RNNAdapter`` with hydra configurations, repository not named
+by the index we read it from), which differs in: its configurations use a
+GRU of 256 (``cell="gru"``, ``hidden_size=256`` here); it averages the
+RNN states over the layers (``aggregate="mean"``; ``last`` is an option
+there too); it reads the layers' outputs only, not the encoder's input;
+it normalises them by RMS with a learned scale; it has no separate
+down-projection (the cell's input weights do it); its output projection
+has the default initialisation. The two choices of the first two points
+are options here; the defaults stay those of the measured table in the
+CTC recipe's README.
 
 Size: ``D * H + H`` (down) + the cell (``2 H^2 + 2 H`` for ``rnn``, three
 times that for ``gru``, four for ``lstm``) + ``H * D + D`` (up). For a
@@ -44,6 +57,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+AGGREGATES = ("last", "mean")
 
 
 class ReadSideNetwork(nn.Module):
@@ -60,6 +74,9 @@ class ReadSideNetwork(nn.Module):
     normalize : bool
         Normalise each hidden state over its features (no learned
         parameters) before the down-projection.
+    aggregate : str
+        What the up-projection reads: the RNN's ``last`` state (after
+        the last layer), or the ``mean`` of its states over the layers.
 
     Example
     -------
@@ -74,12 +91,25 @@ class ReadSideNetwork(nn.Module):
     424
     """
 
-    def __init__(self, input_size, hidden_size=128, cell="rnn", normalize=True):
+    def __init__(
+        self,
+        input_size,
+        hidden_size=128,
+        cell="rnn",
+        normalize=True,
+        aggregate="last",
+    ):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(
                 f"Unknown READ cell {cell!r}; valid: {', '.join(CELLS)}"
             )
+        if aggregate not in AGGREGATES:
+            raise ValueError(
+                f"Unknown READ aggregate {aggregate!r}; valid: "
+                + ", ".join(AGGREGATES)
+            )
+        self.aggregate = aggregate
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.normalize = normalize
@@ -119,7 +149,8 @@ class ReadSideNetwork(nn.Module):
         if self.normalize:
             x = F.layer_norm(x, x.shape[-1:])
         states, _ = self.rnn(self.down(x))  # (L + 1, N, H)
-        delta = self.up(states[-1])  # (N, D)
+        state = states[-1] if self.aggregate == "last" else states.mean(0)
+        delta = self.up(state)  # (N, D)
         correction = torch.zeros_like(final)
         correction[real] = delta.to(final.dtype)
         return final + correction

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from summary_ssl.finetune.adaptation import AdaptedEncoder
 from summary_ssl.finetune.read import ReadSideNetwork
@@ -112,3 +113,32 @@ def test_unknown_cell_is_refused():
         side = ReadSideNetwork(8, hidden_size=4, cell=cell)
         final = torch.randn(2, 3, 8)
         assert torch.equal(side(torch.randn(4, 2, 3, 8), final), final)
+
+
+def test_mean_aggregate_reads_every_layer_state():
+    torch.manual_seed(0)
+    last = ReadSideNetwork(8, hidden_size=4, cell="gru")
+    torch.nn.init.normal_(last.up.weight)  # a non-zero correction
+    mean = ReadSideNetwork(8, hidden_size=4, cell="gru", aggregate="mean")
+    mean.load_state_dict(last.state_dict())  # the same weights
+    hidden, final = torch.randn(3, 2, 5, 8), torch.zeros(2, 5, 8)
+    states, _ = last.rnn(last.down(F.layer_norm(hidden, (8,))).flatten(1, 2))
+    expected = last.up(states.mean(0)).view(2, 5, 8)
+    torch.testing.assert_close(mean(hidden, final), expected)
+    torch.testing.assert_close(
+        last(hidden, final), last.up(states[-1]).view(2, 5, 8)
+    )
+    with pytest.raises(ValueError, match="valid: last, mean"):
+        ReadSideNetwork(8, aggregate="max")
+
+
+def test_read_options_reach_the_side_network():
+    model = AdaptedEncoder(
+        tiny_encoder("SummaryMixing-fast"),
+        "read",
+        read_hidden=8,
+        read_cell="gru",
+        read_aggregate="mean",
+    )
+    assert isinstance(model.side.rnn, torch.nn.GRU)
+    assert model.side.aggregate == "mean"

@@ -156,6 +156,8 @@ def build_model(encoder, hparams, vocab_size):
         lora_alpha=hparams["lora_alpha"],
         lora_targets=hparams["lora_targets"],
         read_hidden=hparams["read_hidden"],
+        read_cell=hparams["read_cell"],
+        read_aggregate=hparams["read_aggregate"],
         time_masking=hparams["mask_prob"] > 0,
     )
     head = torch.nn.Linear(adapted.out_dim, vocab_size)

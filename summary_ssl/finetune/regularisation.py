@@ -58,21 +58,27 @@ def _ffn_activations(layer):
     return []
 
 
+def _existing_activation_dropout(block, index):
+    """The dropout after the activation ``block[index]``, or None."""
+    if isinstance(block[index + 1], nn.Dropout):
+        return block[index + 1]
+    if isinstance(block[index], nn.Sequential):  # wrapped by an earlier call
+        return block[index][-1]
+    return None
+
+
 def _activation_dropout(block, index):
     """The dropout after the activation ``block[index]``; where there is
     none (the Transformer's FFN), the activation becomes ``Sequential(
     activation, Dropout)``, which holds no parameter: the state-dict keys
     stay as they are."""
-    after = block[index + 1]
-    if isinstance(after, nn.Dropout):
-        return after
-    activation = block[index]
-    if isinstance(activation, nn.Sequential):  # wrapped by an earlier call
-        return activation[-1]
-    wrapped = nn.Sequential(activation, nn.Dropout(0.0))
-    wrapped.train(block.training)  # a new module would be in train mode
-    block[index] = wrapped
-    return wrapped[-1]
+    drop = _existing_activation_dropout(block, index)
+    if drop is None:
+        drop = nn.Dropout(0.0)
+        wrapped = nn.Sequential(block[index], drop)
+        wrapped.train(block.training)  # a new module would be in train mode
+        block[index] = wrapped
+    return drop
 
 
 def set_regularisation(
@@ -154,9 +160,7 @@ def set_regularisation(
                 counts["attention_dropout"] += 1
         for block, index in _ffn_activations(module):
             if activation_dropout is None:
-                after = block[index + 1]
-                if isinstance(after, nn.Dropout):
-                    special.add(id(after))
+                special.add(id(_existing_activation_dropout(block, index)))
                 continue
             drop = _activation_dropout(block, index)
             special.add(id(drop))

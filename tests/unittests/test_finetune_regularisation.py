@@ -84,6 +84,9 @@ def test_transformer_ffn_gets_an_activation_dropout_without_new_keys():
     # A second call sets the same dropout, it does not wrap again.
     set_regularisation(model, activation_dropout=0.3)
     assert isinstance(layer.ffn[1][0], nn.GELU) and layer.ffn[1][1].p == 0.3
+    # A later call without activation_dropout leaves that one alone.
+    set_regularisation(model, dropout=0.2)
+    assert layer.ffn[1][1].p == 0.3 and layer.dropout.p == 0.2
 
 
 def test_activation_dropout_acts_in_training():
